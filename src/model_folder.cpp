@@ -1,0 +1,176 @@
+#include "minilm/model_folder.hpp"
+
+#include <system_error>
+
+#include "json.hpp"
+
+MINILM_BEGIN_NAMESPACE
+namespace {
+
+namespace fs = std::filesystem;
+
+// Generous bounds: far beyond any BERT on the hub, small enough that every size product
+// (vocab * hidden, tokens * intermediate, ...) fits comfortably in 64 bits.
+constexpr std::int64_t max_dim = 1 << 20;
+constexpr std::int64_t max_vocab = 1 << 24;
+constexpr std::int64_t max_layers = 1024;
+constexpr std::int64_t max_positions = 1 << 20;
+
+bool is_file(const fs::path& p) {
+  std::error_code ec;
+  return fs::is_regular_file(p, ec);
+}
+
+pooling_config read_pooling_config(const fs::path& file) {
+  auto doc = detail::json_document::parse_file(file);
+  const auto root = doc.root();
+  pooling_config pooling;
+  pooling.dimension = root.at("word_embedding_dimension").as_int(1, max_dim);
+  struct flag {
+    const char* key;
+    bool supported;
+    pooling_mode mode;
+  };
+  const flag flags[] = {
+      {"pooling_mode_cls_token", true, pooling_mode::cls},
+      {"pooling_mode_mean_tokens", true, pooling_mode::mean},
+      {"pooling_mode_max_tokens", true, pooling_mode::max},
+      {"pooling_mode_mean_sqrt_len_tokens", true, pooling_mode::mean_sqrt_len},
+      {"pooling_mode_weightedmean_tokens", false, pooling_mode::mean},
+      {"pooling_mode_lasttoken", false, pooling_mode::mean},
+  };
+  int n_set = 0;
+  for (const flag& f : flags) {
+    if (!root.bool_or(f.key, false)) continue;
+    if (!f.supported) root.at(f.key).fail(errc::unsupported, "this pooling mode is not supported");
+    pooling.mode = f.mode;
+    ++n_set;
+  }
+  if (n_set != 1) {
+    root.fail(errc::unsupported, "exactly one pooling_mode_* flag must be true (found " + std::to_string(n_set) +
+                                     "); concatenated poolings are not supported");
+  }
+  return pooling;
+}
+
+}  // namespace
+
+const char* pooling_mode_name(pooling_mode mode) noexcept {
+  switch (mode) {
+    case pooling_mode::mean: return "mean";
+    case pooling_mode::cls: return "cls";
+    case pooling_mode::max: return "max";
+    case pooling_mode::mean_sqrt_len: return "mean_sqrt_len";
+  }
+  return "?";
+}
+
+bert_config read_bert_config(const fs::path& config_json) {
+  auto doc = detail::json_document::parse_file(config_json);
+  const auto root = doc.root();
+  bert_config c;
+  c.model_type = root.string_or("model_type", "bert");
+  c.vocab_size = root.at("vocab_size").as_int(1, max_vocab);
+  c.hidden_size = root.at("hidden_size").as_int(1, max_dim);
+  c.n_layers = root.at("num_hidden_layers").as_int(1, max_layers);
+  c.n_heads = root.at("num_attention_heads").as_int(1, max_dim);
+  c.intermediate_size = root.at("intermediate_size").as_int(1, max_dim);
+  c.max_position_embeddings = root.int_or("max_position_embeddings", 512, 1, max_positions);
+  c.type_vocab_size = root.int_or("type_vocab_size", 2, 1, max_vocab);
+  c.pad_token_id = root.int_or("pad_token_id", 0, 0, c.vocab_size - 1);
+  c.layer_norm_eps = root.double_or("layer_norm_eps", 1e-12);
+  c.hidden_act = root.string_or("hidden_act", "gelu");
+  c.position_embedding_type = root.string_or("position_embedding_type", "absolute");
+
+  if (c.hidden_size % c.n_heads != 0) {
+    root.at("num_attention_heads").fail("num_attention_heads (" + std::to_string(c.n_heads) +
+                                        ") does not divide hidden_size (" + std::to_string(c.hidden_size) + ")");
+  }
+  if (!(c.layer_norm_eps > 0 && c.layer_norm_eps < 1)) root.at("layer_norm_eps").fail("must be in (0, 1)");
+  if (c.model_type != "bert") {
+    root.at("model_type").fail(errc::unsupported, "model_type '" + c.model_type + "' is not supported (only 'bert')");
+  }
+  if (c.hidden_act != "gelu") {
+    root.at("hidden_act").fail(errc::unsupported, "hidden_act '" + c.hidden_act + "' is not supported (only 'gelu')");
+  }
+  if (c.position_embedding_type != "absolute") {
+    root.at("position_embedding_type")
+        .fail(errc::unsupported, "position_embedding_type '" + c.position_embedding_type + "' is not supported");
+  }
+  return c;
+}
+
+model_folder read_model_folder(const fs::path& path) {
+  std::error_code ec;
+  if (!fs::is_directory(path, ec)) {
+    throw error(errc::io, "model folder '" + path.string() + "' does not exist or is not a directory");
+  }
+  model_folder m;
+  m.path = path;
+  m.config = read_bert_config(path / "config.json");
+
+  // modules.json: the sentence-transformers pipeline. Without it, sentence-transformers
+  // builds Transformer + mean Pooling, and so do we.
+  fs::path pooling_dir;
+  const fs::path modules = path / "modules.json";
+  if (is_file(modules)) {
+    auto doc = detail::json_document::parse_file(modules);
+    bool has_transformer = false;
+    for (const auto& module : doc.root().items()) {
+      const std::string type(module.at("type").as_string());
+      const std::string module_path(module.string_or("path", ""));
+      if (type == "sentence_transformers.models.Transformer") {
+        if (has_transformer || !module_path.empty()) {
+          module.fail(errc::unsupported, "only one Transformer module, stored at the folder's root, is supported");
+        }
+        has_transformer = true;
+      } else if (type == "sentence_transformers.models.Pooling") {
+        if (module_path.empty() || module_path.find("..") != std::string::npos || module_path.front() == '/') {
+          module.at("path").fail("Pooling path must be a subfolder name");
+        }
+        pooling_dir = path / module_path;
+      } else if (type == "sentence_transformers.models.Normalize") {
+        m.normalize = true;
+      } else {
+        module.at("type").fail(errc::unsupported, "module type '" + type + "' is not supported");
+      }
+    }
+    if (!has_transformer) doc.root().fail(errc::unsupported, "no sentence_transformers.models.Transformer module");
+  } else if (is_file(path / "1_Pooling" / "config.json")) {
+    pooling_dir = path / "1_Pooling";
+  }
+
+  if (!pooling_dir.empty()) {
+    m.pooling = read_pooling_config(pooling_dir / "config.json");
+    if (m.pooling.dimension != m.config.hidden_size) {
+      throw error(errc::invalid_config, "'" + (pooling_dir / "config.json").string() + "': word_embedding_dimension (" +
+                                            std::to_string(m.pooling.dimension) + ") differs from hidden_size (" +
+                                            std::to_string(m.config.hidden_size) + ") in config.json");
+    }
+  } else {
+    m.pooling.dimension = m.config.hidden_size;
+  }
+
+  m.max_seq_length = m.config.max_position_embeddings;
+  const fs::path sbert = path / "sentence_bert_config.json";
+  if (is_file(sbert)) {
+    auto doc = detail::json_document::parse_file(sbert);
+    m.max_seq_length = doc.root().int_or("max_seq_length", m.max_seq_length, 2, m.config.max_position_embeddings);
+    m.do_lower_case = doc.root().bool_or("do_lower_case", false);
+  }
+
+  m.weights = path / "model.safetensors";
+  if (!is_file(m.weights)) {
+    throw error(errc::io, "model folder '" + path.string() + "' has no model.safetensors" +
+                              (is_file(path / "pytorch_model.bin") ? " (pytorch_model.bin is not supported: convert it to safetensors)" : ""));
+  }
+  if (is_file(path / "tokenizer.json")) m.tokenizer_json = path / "tokenizer.json";
+  if (is_file(path / "vocab.txt")) m.vocab_txt = path / "vocab.txt";
+  if (is_file(path / "tokenizer_config.json")) m.tokenizer_config_json = path / "tokenizer_config.json";
+  if (m.tokenizer_json.empty() && m.vocab_txt.empty()) {
+    throw error(errc::io, "model folder '" + path.string() + "' has neither tokenizer.json nor vocab.txt");
+  }
+  return m;
+}
+
+MINILM_END_NAMESPACE
