@@ -1,0 +1,250 @@
+// Reading a model folder: the real all-MiniLM-L6-v2, and small folders that vary one
+// thing at a time.
+#include <doctest/doctest.h>
+
+#include <minilm/model_folder.hpp>
+#include <minilm/weights.hpp>
+
+#include "support.hpp"
+
+using minilm::errc;
+using test_support::tiny_bert;
+using test_support::write_file;
+
+namespace {
+
+// The error reading (and binding) a folder gets; fails the test if it loads.
+minilm::error load_error(const std::filesystem::path& dir) {
+  try {
+    const auto folder = minilm::read_model_folder(dir);
+    const auto file = minilm::safetensors_file::open(folder.weights);
+    minilm::bind_bert_weights(file, folder.config);
+  } catch (const minilm::error& e) {
+    return e;
+  }
+  FAIL("the folder loaded");
+  return minilm::error(errc::io, "");
+}
+
+void check_message(const minilm::error& e, errc code, std::initializer_list<std::string> needles) {
+  INFO("message: " << e.what());
+  CHECK(e.code() == code);
+  for (const auto& n : needles) CHECK(std::string(e.what()).find(n) != std::string::npos);
+}
+
+}  // namespace
+
+TEST_CASE("the real all-MiniLM-L6-v2 folder loads and its weights match its config") {
+  const auto folder = minilm::read_model_folder(test_support::model_dir());
+  const auto& c = folder.config;
+  CHECK(c.vocab_size == 30522);
+  CHECK(c.hidden_size == 384);
+  CHECK(c.n_layers == 6);
+  CHECK(c.n_heads == 12);
+  CHECK(c.head_size() == 32);
+  CHECK(c.intermediate_size == 1536);
+  CHECK(c.max_position_embeddings == 512);
+  CHECK(c.type_vocab_size == 2);
+  CHECK(c.layer_norm_eps == 1e-12);
+  CHECK(folder.pooling.mode == minilm::pooling_mode::mean);
+  CHECK(folder.pooling.dimension == 384);
+  CHECK(folder.normalize);
+  CHECK(folder.max_seq_length == 256);  // sentence_bert_config.json, not tokenizer.json's 128
+  CHECK_FALSE(folder.do_lower_case);
+  CHECK_FALSE(folder.tokenizer_json.empty());
+  CHECK_FALSE(folder.vocab_txt.empty());
+  CHECK_FALSE(folder.tokenizer_config_json.empty());
+
+  const auto file = minilm::safetensors_file::open(folder.weights);
+  CHECK(file.tensors().size() == 104);
+  CHECK(file.size_bytes() == 90'868'376);
+  CHECK(file.metadata().at("format") == "pt");
+  CHECK(file.at("embeddings.position_ids").type() == minilm::dtype::i64);
+
+  const auto w = minilm::bind_bert_weights(file, c);
+  CHECK(w.prefix.empty());
+  CHECK(w.layers.size() == 6);
+  CHECK(w.converted_bytes == 0);  // all F32: used in place
+  CHECK(w.word_embeddings == file.at("embeddings.word_embeddings.weight").f32());
+  CHECK(w.layers[5].output.n_in == 1536);
+  CHECK(w.layers[5].output.weight == file.at("encoder.layer.5.output.dense.weight").f32());
+}
+
+TEST_CASE("a small folder loads, with and without the bert. prefix") {
+  test_support::temp_dir dir;
+  for (const std::string prefix : {"", "bert."}) {
+    CAPTURE(prefix);
+    tiny_bert m;
+    m.prefix = prefix;
+    const auto path = dir / ("model" + prefix);
+    test_support::write_tiny_bert_folder(path, m);
+    const auto folder = minilm::read_model_folder(path);
+    const auto file = minilm::safetensors_file::open(folder.weights);
+    const auto w = minilm::bind_bert_weights(file, folder.config);
+    CHECK(w.prefix == prefix);
+    CHECK(w.layers.size() == 2);
+    CHECK(w.layers[1].intermediate.n_out == 12);
+    CHECK(w.word_embeddings == file.at(prefix + "embeddings.word_embeddings.weight").f32());
+  }
+}
+
+TEST_CASE("F16 and BF16 weights are converted, and the cost is reported") {
+  test_support::temp_dir dir;
+  for (const std::string dtype : {"F16", "BF16"}) {
+    CAPTURE(dtype);
+    tiny_bert m;
+    m.dtype = dtype;
+    test_support::write_tiny_bert_folder(dir / dtype, m);
+    const auto folder = minilm::read_model_folder(dir / dtype);
+    const auto file = minilm::safetensors_file::open(folder.weights);
+    const auto w = minilm::bind_bert_weights(file, folder.config);
+    std::size_t params = 0;
+    for (const auto& t : file.tensors()) params += t.type() == minilm::dtype::i64 ? 0 : t.n_elements();
+    const std::size_t pooler = 8 * 8 + 8;  // the pooler is never converted
+    CHECK(w.converted_bytes == 4 * (params - pooler));
+    CHECK(w.layers[0].query.weight[0] == (dtype == "F16" ? 1.0f : file.at("encoder.layer.0.attention.self.query.weight").to_f32()[0]));
+  }
+}
+
+TEST_CASE("pooling modes and Normalize come from the folder") {
+  test_support::temp_dir dir;
+  const std::pair<const char*, minilm::pooling_mode> modes[] = {
+      {"pooling_mode_mean_tokens", minilm::pooling_mode::mean},
+      {"pooling_mode_cls_token", minilm::pooling_mode::cls},
+      {"pooling_mode_max_tokens", minilm::pooling_mode::max},
+      {"pooling_mode_mean_sqrt_len_tokens", minilm::pooling_mode::mean_sqrt_len},
+  };
+  for (const auto& [key, mode] : modes) {
+    tiny_bert m;
+    m.pooling = key;
+    m.normalize = mode == minilm::pooling_mode::mean;
+    const auto path = dir / key;
+    test_support::write_tiny_bert_folder(path, m);
+    const auto folder = minilm::read_model_folder(path);
+    CHECK(folder.pooling.mode == mode);
+    CHECK(folder.normalize == m.normalize);
+  }
+
+  tiny_bert m;
+  m.pooling = "pooling_mode_weightedmean_tokens";
+  test_support::write_tiny_bert_folder(dir / "weighted", m);
+  check_message(load_error(dir / "weighted"), errc::unsupported, {"pooling_mode_weightedmean_tokens", "not supported"});
+}
+
+TEST_CASE("weights that contradict config.json are rejected with the tensor's name") {
+  test_support::temp_dir dir;
+  SUBCASE("a missing tensor") {
+    tiny_bert m;
+    test_support::write_tiny_bert_folder(dir / "m", m);
+    m.layers = 3;  // config says 3 layers, the file has 2
+    write_file(dir / "m" / "config.json", test_support::tiny_bert_config_json(m));
+    check_message(load_error(dir / "m"), errc::missing_tensor, {"model.safetensors", "'encoder.layer.2.attention.self.query.weight'"});
+  }
+  SUBCASE("more layers in the file than in the config") {
+    tiny_bert m;
+    test_support::write_tiny_bert_folder(dir / "m", m);
+    m.layers = 1;
+    write_file(dir / "m" / "config.json", test_support::tiny_bert_config_json(m));
+    check_message(load_error(dir / "m"), errc::invalid_tensor, {"'encoder.layer.1.output.dense.weight'", "num_hidden_layers is 1"});
+  }
+  SUBCASE("a shape that differs") {
+    tiny_bert m;
+    test_support::write_tiny_bert_folder(dir / "m", m);
+    m.intermediate = 16;
+    write_file(dir / "m" / "config.json", test_support::tiny_bert_config_json(m));
+    check_message(load_error(dir / "m"), errc::invalid_tensor,
+                  {"'encoder.layer.0.intermediate.dense.weight' (F32 [12, 8]) should have shape [16, 8]"});
+  }
+  SUBCASE("a dtype the forward pass cannot use") {
+    const auto path = dir / "m";
+    test_support::write_tiny_bert_folder(path, tiny_bert{});
+    test_support::safetensors_builder b;
+    for (const auto& [name, shape] : test_support::tiny_bert_tensors(tiny_bert{})) {
+      std::size_t n = 1;
+      for (auto d : shape) n *= static_cast<std::size_t>(d);
+      if (name == "embeddings.LayerNorm.weight") b.add_raw(name, "F64", shape, std::string(8 * n, '\0'));
+      else b.add_f32(name, shape);
+    }
+    write_file(path / "model.safetensors", b.build());
+    check_message(load_error(path), errc::invalid_tensor, {"'embeddings.LayerNorm.weight' (F64 [8])", "cannot use"});
+  }
+}
+
+TEST_CASE("config.json values minilm cannot use are rejected with the field's name") {
+  test_support::temp_dir dir;
+  test_support::write_tiny_bert_folder(dir.path(), tiny_bert{});
+  const std::string good = test_support::tiny_bert_config_json(tiny_bert{});
+  auto replace = [&](const std::string& from, const std::string& to) {
+    std::string s = good;
+    const auto at = s.find(from);
+    REQUIRE(at != std::string::npos);
+    return s.replace(at, from.size(), to);
+  };
+  struct bad_case {
+    std::string json;
+    errc code;
+    std::vector<std::string> needles;
+  };
+  const bad_case cases[] = {
+      {"{not json", errc::invalid_json, {"config.json", "not valid JSON"}},
+      {"[]", errc::invalid_config, {"config.json", "expected an object"}},
+      {replace("\"hidden_size\":8", "\"hidden_size\":0"), errc::invalid_config, {"field 'hidden_size'", "value 0 is outside"}},
+      {replace("\"hidden_size\":8", "\"hidden_size\":-8"), errc::invalid_config, {"field 'hidden_size'"}},
+      {replace("\"hidden_size\":8", "\"hidden_size\":\"8\""), errc::invalid_config, {"field 'hidden_size'", "expected an integer, found a string"}},
+      {replace("\"hidden_size\":8,", ""), errc::invalid_config, {"missing required field 'hidden_size'"}},
+      {replace("\"num_attention_heads\":2", "\"num_attention_heads\":3"), errc::invalid_config, {"does not divide hidden_size"}},
+      {replace("\"max_position_embeddings\":10", "\"max_position_embeddings\":4000000000"), errc::invalid_config, {"field 'max_position_embeddings'"}},
+      {replace("\"num_hidden_layers\":2", "\"num_hidden_layers\":99999999999999999999"), errc::invalid_json, {"config.json"}},
+      {replace("\"vocab_size\":16", "\"vocab_size\":1e400"), errc::invalid_json, {"config.json"}},
+      {replace("\"hidden_act\":\"gelu\"", "\"hidden_act\":\"relu\""), errc::unsupported, {"hidden_act 'relu'"}},
+      {replace("\"position_embedding_type\":\"absolute\"", "\"position_embedding_type\":\"relative_key\""), errc::unsupported, {"relative_key"}},
+      {replace("\"model_type\":\"bert\"", "\"model_type\":\"xlm-roberta\""), errc::unsupported, {"model_type 'xlm-roberta'"}},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.json);
+    write_file(dir / "config.json", c.json);
+    check_message(load_error(dir.path()), c.code, {});
+    const auto e = load_error(dir.path());
+    for (const auto& n : c.needles) {
+      INFO("message: " << e.what());
+      CHECK(std::string(e.what()).find(n) != std::string::npos);
+    }
+  }
+}
+
+TEST_CASE("other files of the folder are checked too") {
+  test_support::temp_dir dir;
+  test_support::write_tiny_bert_folder(dir.path(), tiny_bert{});
+  SUBCASE("pooling dimension differs from hidden_size") {
+    write_file(dir / "1_Pooling" / "config.json", R"({"word_embedding_dimension":9,"pooling_mode_mean_tokens":true})");
+    check_message(load_error(dir.path()), errc::invalid_config, {"1_Pooling/config.json", "differs from hidden_size"});
+  }
+  SUBCASE("two pooling modes at once") {
+    write_file(dir / "1_Pooling" / "config.json",
+               R"({"word_embedding_dimension":8,"pooling_mode_mean_tokens":true,"pooling_mode_max_tokens":true})");
+    check_message(load_error(dir.path()), errc::unsupported, {"exactly one pooling_mode_* flag"});
+  }
+  SUBCASE("an unknown module") {
+    write_file(dir / "modules.json", R"([{"path":"","type":"sentence_transformers.models.Transformer"},{"path":"2_Dense","type":"sentence_transformers.models.Dense"}])");
+    check_message(load_error(dir.path()), errc::unsupported, {"modules.json", "field '[1].type'", "models.Dense"});
+  }
+  SUBCASE("a pooling path that leaves the folder") {
+    write_file(dir / "modules.json", R"([{"path":"","type":"sentence_transformers.models.Transformer"},{"path":"../x","type":"sentence_transformers.models.Pooling"}])");
+    check_message(load_error(dir.path()), errc::invalid_config, {"modules.json", "subfolder"});
+  }
+  SUBCASE("max_seq_length beyond the position embeddings") {
+    write_file(dir / "sentence_bert_config.json", R"({"max_seq_length":11})");
+    check_message(load_error(dir.path()), errc::invalid_config, {"sentence_bert_config.json", "field 'max_seq_length'"});
+  }
+  SUBCASE("no weights") {
+    std::filesystem::remove(dir / "model.safetensors");
+    check_message(load_error(dir.path()), errc::io, {"has no model.safetensors"});
+  }
+  SUBCASE("no tokenizer") {
+    std::filesystem::remove(dir / "vocab.txt");
+    check_message(load_error(dir.path()), errc::io, {"neither tokenizer.json nor vocab.txt"});
+  }
+  SUBCASE("not a folder") {
+    check_message(load_error(dir / "nowhere"), errc::io, {"nowhere", "not a directory"});
+  }
+}
