@@ -21,36 +21,81 @@ bool is_file(const fs::path& p) {
   return fs::is_regular_file(p, ec);
 }
 
+// Two layouts exist: sentence-transformers before 5.x writes one boolean per mode
+// ("pooling_mode_mean_tokens": true, ..., and "word_embedding_dimension"); later versions
+// write "pooling_mode": "mean" (or a list, for concatenated poolings) and
+// "embedding_dimension". As in sentence-transformers, no mode at all means mean pooling.
 pooling_config read_pooling_config(const fs::path& file) {
   auto doc = detail::json_document::parse_file(file);
   const auto root = doc.root();
   pooling_config pooling;
-  pooling.dimension = root.at("word_embedding_dimension").as_int(1, max_dim);
-  struct flag {
-    const char* key;
+  const auto dimension = root.find("embedding_dimension") ? root.at("embedding_dimension") : root.at("word_embedding_dimension");
+  pooling.dimension = dimension.as_int(1, max_dim);
+
+  struct mode_name {
+    const char* name;         // the "pooling_mode" value
+    const char* legacy_flag;  // the boolean key of the older layout
     bool supported;
     pooling_mode mode;
   };
-  const flag flags[] = {
-      {"pooling_mode_cls_token", true, pooling_mode::cls},
-      {"pooling_mode_mean_tokens", true, pooling_mode::mean},
-      {"pooling_mode_max_tokens", true, pooling_mode::max},
-      {"pooling_mode_mean_sqrt_len_tokens", true, pooling_mode::mean_sqrt_len},
-      {"pooling_mode_weightedmean_tokens", false, pooling_mode::mean},
-      {"pooling_mode_lasttoken", false, pooling_mode::mean},
+  static constexpr mode_name modes[] = {
+      {"cls", "pooling_mode_cls_token", true, pooling_mode::cls},
+      {"max", "pooling_mode_max_tokens", true, pooling_mode::max},
+      {"mean", "pooling_mode_mean_tokens", true, pooling_mode::mean},
+      {"mean_sqrt_len_tokens", "pooling_mode_mean_sqrt_len_tokens", true, pooling_mode::mean_sqrt_len},
+      {"weightedmean", "pooling_mode_weightedmean_tokens", false, pooling_mode::mean},
+      {"lasttoken", "pooling_mode_lasttoken", false, pooling_mode::mean},
   };
-  int n_set = 0;
-  for (const flag& f : flags) {
-    if (!root.bool_or(f.key, false)) continue;
-    if (!f.supported) root.at(f.key).fail(errc::unsupported, "this pooling mode is not supported");
-    pooling.mode = f.mode;
-    ++n_set;
+  // (mode, the field that asked for it)
+  std::vector<std::pair<const mode_name*, detail::json_value>> wanted;
+  auto by_name = [&](const detail::json_value& v) {
+    for (const auto& m : modes) {
+      if (v.as_string() == m.name) {
+        wanted.emplace_back(&m, v);
+        return;
+      }
+    }
+    v.fail(errc::unsupported, "unknown pooling mode '" + std::string(v.as_string()) + "'");
+  };
+  if (auto mode = root.find("pooling_mode")) {
+    if (mode->is_array()) {
+      for (const auto& item : mode->items()) by_name(item);
+    } else {
+      by_name(*mode);
+    }
+  } else {
+    for (const auto& m : modes) {
+      if (root.bool_or(m.legacy_flag, false)) wanted.emplace_back(&m, root.at(m.legacy_flag));
+    }
   }
-  if (n_set != 1) {
-    root.fail(errc::unsupported, "exactly one pooling_mode_* flag must be true (found " + std::to_string(n_set) +
-                                     "); concatenated poolings are not supported");
+  if (wanted.size() > 1) {
+    root.fail(errc::unsupported, "asks for " + std::to_string(wanted.size()) +
+                                     " pooling modes at once; concatenated poolings are not supported");
+  }
+  if (!wanted.empty()) {
+    const auto& [m, field] = wanted.front();
+    if (!m->supported) field.fail(errc::unsupported, "pooling mode '" + std::string(m->name) + "' is not supported");
+    pooling.mode = m->mode;
   }
   return pooling;
+}
+
+// modules.json names classes by their Python path, which moved in sentence-transformers 5:
+// "sentence_transformers.models.Pooling" became
+// "sentence_transformers.sentence_transformer.modules.pooling.Pooling", and so on.
+bool is_module(std::string_view type, std::string_view name) {
+  static constexpr std::string_view known[][2] = {
+      {"Transformer", "sentence_transformers.base.modules.transformer.Transformer"},
+      {"Pooling", "sentence_transformers.sentence_transformer.modules.pooling.Pooling"},
+      {"Normalize", "sentence_transformers.base.modules.normalize.Normalize"},
+  };
+  if (type.size() == 29 + name.size() && type.substr(0, 29) == "sentence_transformers.models." && type.substr(29) == name) {
+    return true;
+  }
+  for (const auto& k : known) {
+    if (k[0] == name && k[1] == type) return true;
+  }
+  return false;
 }
 
 }  // namespace
@@ -75,7 +120,8 @@ bert_config read_bert_config(const fs::path& config_json) {
   c.n_layers = root.at("num_hidden_layers").as_int(1, max_layers);
   c.n_heads = root.at("num_attention_heads").as_int(1, max_dim);
   c.intermediate_size = root.at("intermediate_size").as_int(1, max_dim);
-  c.max_position_embeddings = root.int_or("max_position_embeddings", 512, 1, max_positions);
+  // At least 2: every sequence holds [CLS] and [SEP].
+  c.max_position_embeddings = root.int_or("max_position_embeddings", 512, 2, max_positions);
   c.type_vocab_size = root.int_or("type_vocab_size", 2, 1, max_vocab);
   c.pad_token_id = root.int_or("pad_token_id", 0, 0, c.vocab_size - 1);
   c.layer_norm_eps = root.double_or("layer_norm_eps", 1e-12);
@@ -119,17 +165,17 @@ model_folder read_model_folder(const fs::path& path) {
     for (const auto& module : doc.root().items()) {
       const std::string type(module.at("type").as_string());
       const std::string module_path(module.string_or("path", ""));
-      if (type == "sentence_transformers.models.Transformer") {
+      if (is_module(type, "Transformer")) {
         if (has_transformer || !module_path.empty()) {
           module.fail(errc::unsupported, "only one Transformer module, stored at the folder's root, is supported");
         }
         has_transformer = true;
-      } else if (type == "sentence_transformers.models.Pooling") {
+      } else if (is_module(type, "Pooling")) {
         if (module_path.empty() || module_path.find("..") != std::string::npos || module_path.front() == '/') {
           module.at("path").fail("Pooling path must be a subfolder name");
         }
         pooling_dir = path / module_path;
-      } else if (type == "sentence_transformers.models.Normalize") {
+      } else if (is_module(type, "Normalize")) {
         m.normalize = true;
       } else {
         module.at("type").fail(errc::unsupported, "module type '" + type + "' is not supported");

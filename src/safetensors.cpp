@@ -111,6 +111,11 @@ const float* tensor_view::f32() const {
   if (type_ != dtype::f32) {
     throw error(errc::invalid_tensor, "tensor " + describe() + " is not F32; use to_f32() to convert it");
   }
+  // Offsets are only byte offsets: a header whose length is not a multiple of 8, or an
+  // odd-sized tensor before this one, leaves the data unaligned for float.
+  if (reinterpret_cast<std::uintptr_t>(data_) % alignof(float) != 0) {
+    throw error(errc::invalid_tensor, "tensor " + describe() + " is not aligned for float in the file; use to_f32() to copy it");
+  }
   return reinterpret_cast<const float*>(data_);
 }
 
@@ -118,7 +123,8 @@ std::vector<float> tensor_view::to_f32() const {
   std::vector<float> out(n_elements_);
   switch (type_) {
     case dtype::f32:
-      std::memcpy(out.data(), data_, n_bytes_);
+      // memcpy must not see the null data() of an empty vector, even for 0 bytes.
+      if (n_bytes_ != 0) std::memcpy(out.data(), data_, n_bytes_);
       break;
     case dtype::f16:
     case dtype::bf16:
@@ -197,7 +203,10 @@ void safetensors_file::parse(const std::byte* data, std::size_t size, const safe
     fail("header lists " + std::to_string(members.size()) + " entries, more than the limit of " +
          std::to_string(limits.max_tensors));
   }
-  for (const auto& [key, value] : members) {
+  for (const auto& member : members) {
+    // Plain references, not a structured binding: lambdas cannot capture those before clang 16.
+    const std::string_view key = member.first;
+    const detail::json_value& value = member.second;
     auto bad = [&](const std::string& what) { value.fail(what); };
     if (key == "__metadata__") {
       if (!value.is_object()) bad(std::string("metadata must be an object, found ") + value.type_name());
@@ -269,6 +278,11 @@ void safetensors_file::parse(const std::byte* data, std::size_t size, const safe
                         std::to_string(bits / 8) + " bytes but its offsets span " + std::to_string(e.end - e.begin));
     }
     entries.push_back(std::move(e));
+  }
+
+  if (entries.size() > limits.max_tensors) {
+    fail("header lists " + std::to_string(entries.size()) + " tensors, more than the limit of " +
+         std::to_string(limits.max_tensors));
   }
 
   // The tensors must tile the data region exactly: sorted by offset, each begins where

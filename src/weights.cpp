@@ -24,7 +24,8 @@ class binder {
     }
     switch (t->type()) {
       case dtype::f32:
-        return t->f32();
+        if (t->f32_in_place()) return t->f32();
+        [[fallthrough]];  // unaligned in the file: copied, like a conversion
       case dtype::f16:
       case dtype::bf16: {
         std::vector<float> v = t->to_f32();

@@ -125,10 +125,33 @@ TEST_CASE("pooling modes and Normalize come from the folder") {
     CHECK(folder.normalize == m.normalize);
   }
 
+  SUBCASE("the layout of sentence-transformers 5 and later") {
+    tiny_bert m;
+    test_support::write_tiny_bert_folder(dir / "v5", m);
+    write_file(dir / "v5" / "modules.json",
+               R"([{"idx":0,"name":"0","path":"","type":"sentence_transformers.base.modules.transformer.Transformer"},)"
+               R"({"idx":1,"name":"1","path":"1_Pooling","type":"sentence_transformers.sentence_transformer.modules.pooling.Pooling"},)"
+               R"({"idx":2,"name":"2","path":"2_Normalize","type":"sentence_transformers.base.modules.normalize.Normalize"}])");
+    write_file(dir / "v5" / "1_Pooling" / "config.json", R"({"embedding_dimension":8,"pooling_mode":"cls","include_prompt":true})");
+    const auto folder = minilm::read_model_folder(dir / "v5");
+    CHECK(folder.pooling.mode == minilm::pooling_mode::cls);
+    CHECK(folder.normalize);
+    write_file(dir / "v5" / "1_Pooling" / "config.json", R"({"embedding_dimension":8,"pooling_mode":["max"]})");
+    CHECK(minilm::read_model_folder(dir / "v5").pooling.mode == minilm::pooling_mode::max);
+  }
+  SUBCASE("no mode at all means mean, as in sentence-transformers") {
+    tiny_bert m;
+    test_support::write_tiny_bert_folder(dir / "none", m);
+    write_file(dir / "none" / "1_Pooling" / "config.json",
+               R"({"word_embedding_dimension":8,"pooling_mode_cls_token":false,"pooling_mode_mean_tokens":false})");
+    CHECK(minilm::read_model_folder(dir / "none").pooling.mode == minilm::pooling_mode::mean);
+  }
+
   tiny_bert m;
   m.pooling = "pooling_mode_weightedmean_tokens";
   test_support::write_tiny_bert_folder(dir / "weighted", m);
-  check_message(load_error(dir / "weighted"), errc::unsupported, {"pooling_mode_weightedmean_tokens", "not supported"});
+  check_message(load_error(dir / "weighted"), errc::unsupported,
+                {"field 'pooling_mode_weightedmean_tokens'", "pooling mode 'weightedmean' is not supported"});
 }
 
 TEST_CASE("weights that contradict config.json are rejected with the tensor's name") {
@@ -222,7 +245,11 @@ TEST_CASE("other files of the folder are checked too") {
   SUBCASE("two pooling modes at once") {
     write_file(dir / "1_Pooling" / "config.json",
                R"({"word_embedding_dimension":8,"pooling_mode_mean_tokens":true,"pooling_mode_max_tokens":true})");
-    check_message(load_error(dir.path()), errc::unsupported, {"exactly one pooling_mode_* flag"});
+    check_message(load_error(dir.path()), errc::unsupported, {"2 pooling modes at once"});
+  }
+  SUBCASE("an unknown pooling mode") {
+    write_file(dir / "1_Pooling" / "config.json", R"({"embedding_dimension":8,"pooling_mode":"median"})");
+    check_message(load_error(dir.path()), errc::unsupported, {"field 'pooling_mode'", "unknown pooling mode 'median'"});
   }
   SUBCASE("an unknown module") {
     write_file(dir / "modules.json", R"([{"path":"","type":"sentence_transformers.models.Transformer"},{"path":"2_Dense","type":"sentence_transformers.models.Dense"}])");

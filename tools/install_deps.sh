@@ -8,7 +8,7 @@ if [ "$(id -u)" != 0 ]; then sudo=sudo; fi
 
 packages=(
   g++ meson ninja-build pkg-config cmake git python3 python3-pip
-  libeigen3-dev libsimdjson-dev libutf8proc-dev zlib1g-dev
+  libeigen3-dev libsimdjson-dev unicode-data zlib1g-dev
   doctest-dev libbenchmark-dev
 )
 missing=()

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the dependencies and the model if needed, builds minilm with its tests, and runs
-# every test. Ends with a line "N passed, N failed".
+# every test, then the sanitizer and fuzz stages (tools/sanitize.sh, tools/fuzz.sh). Ends with a
+# line "N passed, N failed, N skipped".
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -13,10 +14,26 @@ fi
 meson compile -C "$build"
 status=0
 meson test -C "$build" --print-errorlogs --num-processes 2 || status=$?
+logs=("$build/meson-logs/testlog.json")
 
-python3 - "$build/meson-logs/testlog.json" <<'PY'
+# The suite again under sanitizers, then every fuzz target briefly, each in its own build
+# folder (MINILM_SANITIZE=0 skips both). Their results count in the line below: a test per
+# sanitizer build, a fuzz target as one test.
+if [ "${MINILM_SANITIZE:-1}" != 0 ]; then
+  stage_logs=("${MINILM_ASAN_BUILD:-build-asan}/meson-logs/testlog.json"
+              "${MINILM_TSAN_BUILD:-build-tsan}/meson-logs/testlog.json"
+              "${MINILM_FUZZ_BUILD:-build-fuzz}/fuzz-results.json")
+  rm -f "${stage_logs[@]}"
+  tools/sanitize.sh all || status=1
+  tools/fuzz.sh "${MINILM_FUZZ_SECONDS:-20}" || status=1
+  for log in "${stage_logs[@]}"; do
+    if [ -f "$log" ]; then logs+=("$log"); else echo "test.sh: $log is missing" >&2; status=1; fi
+  done
+fi
+
+python3 - "${logs[@]}" <<'PY'
 import json, sys
-results = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
+results = [json.loads(line) for path in sys.argv[1:] for line in open(path) if line.strip()]
 passed = sum(r["result"] == "OK" for r in results)
 skipped = sum(r["result"] == "SKIP" for r in results)
 failed = len(results) - passed - skipped

@@ -52,10 +52,15 @@ class tensor_view {
   // The raw little-endian bytes, inside the mapping (or the caller's buffer).
   std::span<const std::byte> bytes() const noexcept { return {data_, n_bytes_}; }
 
-  // The data as floats, in place. Throws errc::invalid_tensor unless the dtype is F32.
-  // The pointer is only guaranteed 8-byte aligned by the format, which is enough for
-  // float; Eigen maps over it are declared unaligned.
+  // The data as floats, in place. Throws errc::invalid_tensor unless the dtype is F32 and
+  // the data is aligned for float. Files whose header length is a multiple of 8 (as writers
+  // pad it) and whose tensors all hold whole floats are; Eigen maps over it are declared
+  // unaligned all the same.
   const float* f32() const;
+  // Whether f32() can return the data in place.
+  bool f32_in_place() const noexcept {
+    return type_ == dtype::f32 && reinterpret_cast<std::uintptr_t>(data_) % alignof(float) == 0;
+  }
   // A copy converted to float from F32, F16 or BF16 (costs 4 bytes per element of
   // private memory, unlike the shared mapping). Throws errc::invalid_tensor otherwise.
   std::vector<float> to_f32() const;

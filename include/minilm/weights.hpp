@@ -7,8 +7,8 @@
 // Binding checks that every tensor the forward pass needs is present with the dtype and
 // the shape config.json implies, with or without a "bert." prefix. Extra tensors
 // (embeddings.position_ids, pooler.*) are allowed. F32 tensors are used in place; F16
-// and BF16 ones are converted into private memory held by the bert_weights (4 bytes per
-// parameter, no longer shared between processes).
+// and BF16 ones, and F32 ones not aligned for float in the file, are converted into private
+// memory held by the bert_weights (4 bytes per parameter, no longer shared between processes).
 #pragma once
 
 #include <cstdint>
@@ -51,7 +51,7 @@ struct bert_weights {
   std::vector<bert_layer_weights> layers;
   // "" or "bert.": the prefix the file's tensor names carry.
   std::string prefix;
-  // Converted copies of F16/BF16 tensors; empty for an all-F32 file.
+  // Converted copies of F16/BF16 (and unaligned F32) tensors; empty for an aligned all-F32 file.
   std::vector<std::unique_ptr<float[]>> converted;
   std::size_t converted_bytes = 0;
 };

@@ -1,5 +1,8 @@
 // A program in another project, built against dependency('minilm').
+#include <cmath>
 #include <cstdio>
+#include <string>
+#include <vector>
 
 #include <minilm/encoder.hpp>
 
@@ -9,14 +12,14 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
-    const minilm::model_folder folder = minilm::read_model_folder(argv[1]);
-    const auto file = minilm::safetensors_file::open(folder.weights);
-    const minilm::bert_weights weights = minilm::bind_bert_weights(file, folder.config);
-    std::printf("consumer: %zu layers, hidden %lld\n", weights.layers.size(),
-                static_cast<long long>(folder.config.hidden_size));
+    const minilm::encoder model = minilm::encoder::load(argv[1]);
+    const minilm::embeddings e = model.encode(std::vector<std::string>{"hello world", "a vendored encoder"});
+    double norm = 0;
+    for (float v : e[0]) norm += double(v) * v;
+    std::printf("consumer: %zu embeddings of dimension %zu, first norm %.6f\n", e.size(), e.dimension, std::sqrt(norm));
+    return e.size() == 2 && std::abs(std::sqrt(norm) - 1.0) < 1e-5 ? 0 : 1;
   } catch (const minilm::error& e) {
     std::fprintf(stderr, "%s\n", e.what());
     return 1;
   }
-  return 0;
 }

@@ -1,0 +1,104 @@
+// bench_embed: times minilm on a file of texts for bench/compare.py (its "MINILM INTERFACE").
+//
+//   bench_embed --model DIR --threads T --batch-size B --repetitions R --texts FILE --embeddings OUT
+//
+// FILE holds UTF-8 texts split on "\n" only (so an empty line is an empty text). After loading
+// the model and one untimed pass, R timed passes each embed every text in order, B texts per
+// encode() call, reusing one workspace. The last pass's embeddings go to OUT as raw little-endian
+// float32 (n_texts x dimension); stdout gets one JSON object:
+//   {"times_ms": [...], "open_ms": load time, "first_ms": load + first text's embedding,
+//    "peak_rss_kb": peak resident set at exit}
+#include <sys/resource.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <minilm/encoder.hpp>
+
+namespace {
+
+double ms_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+
+[[noreturn]] void usage() {
+  std::fprintf(stderr,
+               "usage: bench_embed --model DIR --threads T --batch-size B --repetitions R --texts FILE "
+               "--embeddings OUT\n");
+  std::exit(2);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) try {
+  std::string model, texts_path, out_path;
+  std::size_t threads = 1, batch = 32, reps = 5;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string_view key = argv[i];
+    const char* value = argv[i + 1];
+    if (key == "--model") model = value;
+    else if (key == "--threads") threads = std::strtoul(value, nullptr, 10);
+    else if (key == "--batch-size") batch = std::strtoul(value, nullptr, 10);
+    else if (key == "--repetitions") reps = std::strtoul(value, nullptr, 10);
+    else if (key == "--texts") texts_path = value;
+    else if (key == "--embeddings") out_path = value;
+    else usage();
+  }
+  if (model.empty() || texts_path.empty() || out_path.empty() || batch == 0 || argc % 2 == 0) usage();
+
+  std::ifstream in(texts_path, std::ios::binary);
+  const std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::vector<std::string_view> texts;
+  for (std::size_t start = 0;;) {
+    const std::size_t end = all.find('\n', start);
+    texts.emplace_back(std::string_view(all).substr(start, end == std::string::npos ? std::string::npos : end - start));
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
+
+  const auto t_open = std::chrono::steady_clock::now();
+  minilm::encoder_options options;
+  options.n_threads = threads;
+  const minilm::encoder encoder = minilm::encoder::load(model, options);
+  const double open_ms = ms_since(t_open);
+  minilm::workspace ws;
+  const std::vector<std::string_view> first(texts.begin(), texts.begin() + 1);
+  (void)encoder.encode(first, ws);
+  const double first_ms = ms_since(t_open);
+
+  const std::size_t dim = encoder.dimension();
+  std::vector<float> out(texts.size() * dim);
+  auto pass = [&] {
+    for (std::size_t b = 0; b < texts.size(); b += batch) {
+      const std::span<const std::string_view> chunk(texts.data() + b, std::min(batch, texts.size() - b));
+      const minilm::embeddings e = encoder.encode(chunk, ws);
+      std::copy(e.values.begin(), e.values.end(), out.begin() + static_cast<std::ptrdiff_t>(b * dim));
+    }
+  };
+  pass();  // warm-up
+  std::ostringstream json;
+  json << "{\"times_ms\": [";
+  for (std::size_t r = 0; r < reps; ++r) {
+    const auto t0 = std::chrono::steady_clock::now();
+    pass();
+    json << (r ? ", " : "") << ms_since(t0);
+  }
+  rusage usage_info{};
+  getrusage(RUSAGE_SELF, &usage_info);
+  json << "], \"open_ms\": " << open_ms << ", \"first_ms\": " << first_ms << ", \"peak_rss_kb\": " << usage_info.ru_maxrss
+       << "}";
+  std::ofstream(out_path, std::ios::binary)
+      .write(reinterpret_cast<const char*>(out.data()), static_cast<std::streamsize>(out.size() * sizeof(float)));
+  std::puts(json.str().c_str());
+  return 0;
+} catch (const std::exception& e) {
+  std::fprintf(stderr, "bench_embed: %s\n", e.what());
+  return 1;
+}

@@ -1,0 +1,75 @@
+// The dense kernel (minilm/detail/gemm.hpp) against Eigen's GEMM on the model's layer shapes:
+// m tokens (12: one query; 512; 4096: 32 x 128) through [384 -> 384] (query, key, value, attention
+// output), [384 -> 1536] (intermediate) and [1536 -> 384] (output), on 1 and 2 threads.
+// Counter GFLOP/s = 2 m n k per second (bias included in the timing, not the count): CPU seconds
+// of the benchmark thread on 1 thread, wall-clock seconds on 2.
+//
+//   build-perf/bench/bench_gemm --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
+#include <benchmark/benchmark.h>
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "gemm_common.hpp"
+
+namespace {
+
+using namespace bench_gemm;
+
+thread_pool& pool_of(std::size_t threads) {
+  static std::map<std::size_t, std::unique_ptr<thread_pool>> pools;
+  auto& p = pools[threads];
+  if (!p) p = std::make_unique<thread_pool>(threads);
+  return *p;
+}
+
+// Arguments: m, n (outputs), k (inputs), threads, engine (0: minilm's best ISA, 1: Eigen,
+// 2: minilm's AVX2 code, 3: minilm's scalar code), gelu.
+void bm_dense(benchmark::State& state) {
+  const auto m = std::size_t(state.range(0)), n = std::size_t(state.range(1)), k = std::size_t(state.range(2));
+  const auto threads = std::size_t(state.range(3));
+  const auto engine = state.range(4);
+  const bool gelu = state.range(5) != 0;
+  auto isa = minilm::detail::best_gemm_isa();
+  if (engine == 2) isa = minilm::detail::gemm_isa::avx2;
+  if (engine == 3) isa = minilm::detail::gemm_isa::scalar;
+  if (engine != 1 && !minilm::detail::gemm_isa_supported(isa)) {
+    state.SkipWithError("instruction set not supported here");
+    return;
+  }
+  operands o(m, n, k);
+  thread_pool& pool = pool_of(threads);
+  for (auto _ : state) {
+    if (engine == 1) {
+      run_eigen(o, pool);
+    } else {
+      run_minilm(o, pool, isa, gelu);
+    }
+    benchmark::DoNotOptimize(o.y);
+    benchmark::ClobberMemory();
+  }
+  state.counters["GFLOP/s"] = benchmark::Counter(o.flops() * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  state.SetLabel(engine == 1 ? "eigen" : std::string("minilm-") + minilm::detail::gemm_isa_name(isa) + (gelu ? "+gelu" : ""));
+}
+
+template <long threads>
+void layer_shapes(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"m", "n", "k", "threads", "engine", "gelu"});
+  for (long m : {12, 512, 4096}) {
+    for (auto [n, k] : {std::pair{384L, 384L}, {1536L, 384L}, {384L, 1536L}}) {
+      for (long engine : {0, 1}) b->Args({m, n, k, threads, engine, 0});
+    }
+  }
+  // The intermediate layer with GELU fused, to show what the epilogue costs.
+  for (long m : {12, 4096}) b->Args({m, 1536, 384, threads, 0, 1});
+}
+
+// One thread: rates per CPU second of the benchmark thread, which time slicing on a shared
+// machine does not inflate. Two threads: per wall-clock second.
+BENCHMARK(bm_dense)->Apply(layer_shapes<1>)->Unit(benchmark::kMicrosecond);
+BENCHMARK(bm_dense)->Apply(layer_shapes<2>)->UseRealTime()->Unit(benchmark::kMicrosecond);
+
+}  // namespace
+
+BENCHMARK_MAIN();

@@ -1,0 +1,136 @@
+#!/usr/bin/env python3
+"""minilm's tokenizer against Hugging Face tokenizers, in the same run, on the same corpus.
+
+  HF_HUB_OFFLINE=1 python bench/compare_tokenizer.py [--bench build/bench/bench_tokenizer]
+                   [--model models/all-MiniLM-L6-v2] [--repeats 5]
+
+Corpus: tests/data/tokenizer/corpus.txt.gz (every line, split on "\\n"). Both sides load the
+model's tokenizer.json, truncate at 256 and do not pad. Timed, as medians of --repeats runs:
+  - minilm encode(): bench_tokenizer's BM_encode_corpus (one encode() per line, one thread);
+  - minilm encode_batch(): BM_encode_batch_packed/1024 (one thread);
+  - HF single: Tokenizer.encode(line) per line from Python (one thread; Python's call cost is
+    part of what a caller pays);
+  - HF batch: Tokenizer.encode_batch(all lines) with RAYON_NUM_THREADS=1, and with the default
+    thread pool (all cores), each in its own process.
+MB/s counts input UTF-8 bytes (10^6 per MB); tokens/s counts ids with [CLS] and [SEP].
+Needs the `tokenizers` package.
+"""
+import argparse
+import gzip
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..')
+ENGLISH_LINES = 9000  # the corpus opens with English fortunes (tools/make_tokenizer_corpus.py)
+
+
+def corpus():
+    with gzip.open(os.path.join(ROOT, 'tests', 'data', 'tokenizer', 'corpus.txt.gz'), 'rb') as f:
+        raw = f.read().decode('utf-8')
+    return raw[:-1].split('\n') if raw.endswith('\n') else raw.split('\n')
+
+
+def hf_worker(model, mode, repeats):
+    from tokenizers import Tokenizer
+    tok = Tokenizer.from_file(os.path.join(model, 'tokenizer.json'))
+    tok.no_padding()
+    tok.enable_truncation(max_length=256)
+    lines = corpus()
+    if mode == 'english':
+        lines = lines[:ENGLISH_LINES]
+    times = []
+    tokens = 0
+    for _ in range(repeats + 1):  # the first run warms up
+        start = time.perf_counter()
+        if mode in ('single', 'english'):
+            encs = [tok.encode(line) for line in lines]
+        else:
+            encs = tok.encode_batch(lines)
+        times.append(time.perf_counter() - start)
+        tokens = sum(len(e.ids) for e in encs)
+    print(json.dumps({'seconds': statistics.median(times[1:]), 'tokens': tokens}))
+
+
+def run_hf(model, mode, repeats, threads):
+    env = dict(os.environ)
+    if threads:
+        env['RAYON_NUM_THREADS'] = str(threads)
+    else:
+        env.pop('RAYON_NUM_THREADS', None)
+    env['TOKENIZERS_PARALLELISM'] = 'true'
+    out = subprocess.run([sys.executable, __file__, '--hf-worker', mode, '--model', model, '--repeats', str(repeats)],
+                         env=env, check=True, capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def run_minilm(bench, model, repeats):
+    env = dict(os.environ, MINILM_MODEL_DIR=model, MINILM_SOURCE_ROOT=ROOT)
+    out = subprocess.run([bench, '--benchmark_filter=BM_encode_corpus|BM_encode_english|BM_encode_batch_packed/1024',
+                          '--benchmark_repetitions=%d' % repeats, '--benchmark_report_aggregates_only=true',
+                          '--benchmark_format=json'], env=env, check=True, capture_output=True, text=True).stdout
+    res = {}
+    for b in json.loads(out)['benchmarks']:
+        if b.get('aggregate_name') != 'median':
+            continue
+        seconds = b['real_time'] / {'ms': 1e3, 'us': 1e6, 'ns': 1e9, 's': 1}[b['time_unit']]
+        res[b['run_name']] = {'seconds': seconds, 'tokens': b['tokens']}
+    return res
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--bench', default=os.path.join(ROOT, 'build', 'bench', 'bench_tokenizer'))
+    ap.add_argument('--model', default=os.path.join(ROOT, 'models', 'all-MiniLM-L6-v2'))
+    ap.add_argument('--repeats', type=int, default=5)
+    ap.add_argument('--hf-worker', choices=['single', 'batch', 'english'])
+    args = ap.parse_args()
+    if args.hf_worker:
+        hf_worker(args.model, args.hf_worker, args.repeats)
+        return
+    lines = corpus()
+    n_bytes = sum(len(l.encode('utf-8')) for l in lines)
+    import tokenizers
+    rows = []
+    m = run_minilm(args.bench, args.model, args.repeats)
+    rows.append(('minilm encode() per line, 1 thread', m['BM_encode_corpus']))
+    rows.append(('minilm encode_batch(1024 lines), 1 thread', m['BM_encode_batch_packed/1024']))
+    hf_single = run_hf(args.model, 'single', args.repeats, 1)
+    rows.append(('HF tokenizers encode() per line, 1 thread', hf_single))
+    hf_batch1 = run_hf(args.model, 'batch', args.repeats, 1)
+    rows.append(('HF tokenizers encode_batch(all), 1 thread', hf_batch1))
+    hf_batch = run_hf(args.model, 'batch', args.repeats, 0)
+    rows.append(('HF tokenizers encode_batch(all), %d threads' % os.cpu_count(), hf_batch))
+
+    english_bytes = sum(len(l.encode('utf-8')) for l in lines[:ENGLISH_LINES])
+    hf_english = run_hf(args.model, 'english', args.repeats, 1)
+    english_rows = [('minilm encode() per line, 1 thread', m['BM_encode_english']),
+                    ('HF tokenizers encode() per line, 1 thread', hf_english)]
+
+    def table(title, rows, n_bytes):
+        print(title)
+        print('| %-44s | %9s | %7s | %10s |' % ('', 'ms', 'MB/s', 'Mtokens/s'))
+        print('|%s|%s|%s|%s|' % ('-' * 46, '-' * 11, '-' * 9, '-' * 12))
+        for name, r in rows:
+            print('| %-44s | %9.1f | %7.2f | %10.2f |' %
+                  (name, r['seconds'] * 1e3, n_bytes / r['seconds'] / 1e6, r['tokens'] / r['seconds'] / 1e6))
+
+    print('tokenizers %s; medians of %d runs' % (tokenizers.__version__, args.repeats))
+    table('whole corpus: %d lines, %.2f MB' % (len(lines), n_bytes / 1e6), rows, n_bytes)
+    table('English fortunes only: %d lines, %.2f MB' % (ENGLISH_LINES, english_bytes / 1e6), english_rows,
+          english_bytes)
+    tokens_equal = m['BM_encode_corpus']['tokens'] == hf_single['tokens'] == hf_batch['tokens']
+    print('same number of tokens on both sides: %s (%d)' % ('yes' if tokens_equal else 'NO', hf_single['tokens']))
+    single = hf_single['seconds'] / m['BM_encode_corpus']['seconds']
+    batch1 = hf_batch1['seconds'] / m['BM_encode_batch_packed/1024']['seconds']
+    batch = hf_batch['seconds'] / m['BM_encode_batch_packed/1024']['seconds']
+    english = hf_english['seconds'] / m['BM_encode_english']['seconds']
+    print('ratio (minilm speed / HF speed): single %.2fx, batch vs HF 1 thread %.2fx, batch vs HF %d threads %.2fx, '
+          'English single %.2fx' % (single, batch1, os.cpu_count(), batch, english))
+
+
+if __name__ == '__main__':
+    main()

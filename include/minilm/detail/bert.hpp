@@ -1,0 +1,86 @@
+// minilm/detail/bert.hpp: the BERT forward pass over a packed batch, and sentence pooling.
+//
+// A packed batch holds every sequence's tokens one after another (no padding): token t of the
+// batch is row t of every activation matrix. Dense layers (the linears, LayerNorm, GELU) run on
+// all rows at once; attention runs per sequence and head. See SPEC.md section 3, or
+// transformers' modeling_bert.py (BertEmbeddings, BertSelfAttention, BertLayer).
+//
+// Determinism: row t of every step depends only on row t of its inputs (or, for attention, on
+// the rows of t's own sequence), with an order of operations that does not depend on where the
+// row sits, how many rows there are, or how many threads run. So a text's embedding is bitwise
+// the same in any batch. The linears keep that promise through detail::dense()
+// (minilm/detail/gemm.hpp); the reductions (LayerNorm, softmax, pooling) are fixed-order loops.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "../model_folder.hpp"
+#include "../weights.hpp"
+#include "thread_pool.hpp"
+
+MINILM_BEGIN_NAMESPACE
+namespace detail {
+
+// A packed batch of token ids. Sequence s is rows [offsets[s], offsets[s + 1]).
+struct token_batch {
+  std::span<const std::int32_t> ids;
+  std::span<const std::int32_t> type_ids;  // empty: all 0
+  std::span<const std::size_t> offsets;    // n_sequences + 1 entries, offsets[0] == 0
+
+  std::size_t n_sequences() const noexcept { return offsets.empty() ? 0 : offsets.size() - 1; }
+  std::size_t n_tokens() const noexcept { return ids.size(); }
+};
+
+// Throws errc::invalid_argument naming the sequence and token when the batch does not fit the
+// model: ids or type ids out of range, a sequence longer than max_position_embeddings or empty,
+// offsets that do not tile the ids.
+void check_token_batch(const token_batch& batch, const bert_config& config);
+
+// Float storage aligned to 64 bytes that only grows: reused across calls, it is touched once.
+class float_buffer {
+ public:
+  float* data() noexcept { return data_.get(); }
+  const float* data() const noexcept { return data_.get(); }
+  // Makes room for n floats; the contents are unspecified afterwards.
+  void reserve(std::size_t n);
+
+ private:
+  struct deleter {
+    void operator()(float* p) const noexcept;
+  };
+  std::unique_ptr<float[], deleter> data_;
+  std::size_t capacity_ = 0;
+};
+
+// The scratch one forward pass needs: activations for the whole packed batch, plus per-thread
+// room for one attention head. Sized by forward() on first use and kept for later calls.
+struct forward_scratch {
+  float_buffer x;        // (n_tokens, hidden): the hidden states
+  float_buffer q, k, v;  // (n_tokens, hidden)
+  float_buffer context;  // (n_tokens, hidden): attention output before its projection
+  float_buffer ffn;      // (n_tokens, intermediate)
+  struct head_scratch {
+    float_buffer q, k, v, context;  // (length, head_size)
+    float_buffer scores;            // (length, length)
+  };
+  std::vector<head_scratch> heads;  // one per thread
+};
+
+// Runs the encoder over a checked batch. Afterwards scratch.x holds the last hidden states,
+// (n_tokens, hidden), row t for token t.
+void forward(const bert_config& config, const bert_weights& weights, const token_batch& batch,
+             forward_scratch& scratch, thread_pool& pool);
+
+// out is (n_sequences, hidden): one pooled vector per sequence from hidden (n_tokens, hidden).
+void pool(const float* hidden, std::int64_t n_hidden, std::span<const std::size_t> offsets, pooling_mode mode,
+          float* out);
+
+// Each row of v (n_rows, n) becomes v / max(||v||_2, 1e-12), as torch.nn.functional.normalize.
+void normalize_rows(float* v, std::size_t n_rows, std::int64_t n);
+
+}  // namespace detail
+MINILM_END_NAMESPACE

@@ -1,0 +1,136 @@
+// minilm/encoder.hpp: sentence embeddings from a sentence-transformers model folder.
+//
+//   #include <minilm/encoder.hpp>
+//
+//   const minilm::encoder model = minilm::encoder::load("models/all-MiniLM-L6-v2");
+//   const std::vector<std::string> texts = {"A man is eating food.", "A man is eating a piece of bread."};
+//   const minilm::embeddings e = model.encode(texts);
+//   // e.size() == 2, e.dimension == 384; e[i] is text i's vector (unit length: the folder
+//   // asks for Normalize), e.values all of them, row-major.
+//   float cosine = 0;
+//   for (std::size_t j = 0; j < e.dimension; ++j) cosine += e[0][j] * e[1][j];
+//
+//   std::vector<float> one = model.encode_one("How do I cook rice?");
+//
+//   minilm::encoder_options options;   // each option defaults to what the folder says
+//   options.n_threads = 2;
+//   options.pooling = minilm::pooling_mode::cls;
+//   const minilm::encoder cls_model = minilm::encoder::load("models/all-MiniLM-L6-v2", options);
+//
+// An encoder is immutable after load(): it maps model.safetensors read-only and uses the F32
+// weights in place, so copies are cheap and every const member may be called from many
+// threads at once. What a call needs to compute (activations, threads) lives in a workspace:
+// pass one to reuse it across calls, or let each call make its own.
+//
+// A text's embedding is bitwise the same whatever batch it is in, wherever it sits in that
+// batch, and whatever n_threads is.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "error.hpp"
+#include "model_folder.hpp"
+#include "safetensors.hpp"
+#include "tokenizer.hpp"
+#include "weights.hpp"
+
+MINILM_BEGIN_NAMESPACE
+
+// Choices made at load. Unset ones take the model folder's values.
+struct encoder_options {
+  std::optional<pooling_mode> pooling;  // default: 1_Pooling/config.json
+  std::optional<bool> normalize;        // default: whether modules.json lists Normalize
+  std::size_t max_seq_length = 0;       // tokens with [CLS] and [SEP]; 0: sentence_bert_config.json
+  std::size_t n_threads = 1;            // threads per call, the caller's included; 0: one per hardware thread
+};
+
+// Choices made per call.
+struct encode_options {
+  bool token_states = false;  // also return every token's last hidden state (before pooling)
+};
+
+// The result of a call: one vector per text, and optionally every token's hidden state.
+struct embeddings {
+  std::size_t dimension = 0;
+  std::vector<float> values;  // size() rows of `dimension` floats, row-major
+
+  // Only when encode_options::token_states is set: the last layer's output for every token
+  // ([CLS] and [SEP] included), `dimension` floats per token, the texts one after another.
+  std::vector<float> token_states;
+  std::vector<std::size_t> token_offsets;  // size() + 1 entries: text i has tokens [token_offsets[i], token_offsets[i+1])
+
+  std::size_t size() const noexcept { return dimension == 0 ? 0 : values.size() / dimension; }
+  std::span<const float> operator[](std::size_t i) const noexcept { return {values.data() + i * dimension, dimension}; }
+  // Text i's token states: (n_tokens of text i) rows of `dimension` floats.
+  std::span<const float> tokens(std::size_t i) const noexcept {
+    return {token_states.data() + token_offsets[i] * dimension, (token_offsets[i + 1] - token_offsets[i]) * dimension};
+  }
+};
+
+namespace detail {
+struct encoder_model;
+struct workspace_state;
+}  // namespace detail
+
+// Scratch memory and threads for encode calls; reuse one to avoid allocating (and first
+// touching) the activations on every call. One workspace serves one call at a time.
+class workspace {
+ public:
+  workspace();
+  ~workspace();
+  workspace(workspace&&) noexcept;
+  workspace& operator=(workspace&&) noexcept;
+  workspace(const workspace&) = delete;
+  workspace& operator=(const workspace&) = delete;
+
+ private:
+  friend class encoder;
+  std::unique_ptr<detail::workspace_state> state_;
+};
+
+class encoder {
+ public:
+  // Reads the folder (minilm/model_folder.hpp), maps and binds the weights, loads the
+  // tokenizer. Throws minilm::error naming the file and what is wrong with it, or
+  // errc::invalid_argument for options out of range.
+  static encoder load(const std::filesystem::path& folder, const encoder_options& options = {});
+
+  // Texts are UTF-8; invalid UTF-8 is errc::invalid_text. Texts longer than
+  // max_seq_length() tokens are truncated, as sentence-transformers does.
+  embeddings encode(std::span<const std::string_view> texts, const encode_options& options = {}) const;
+  embeddings encode(std::span<const std::string_view> texts, workspace& ws, const encode_options& options = {}) const;
+  embeddings encode(const std::vector<std::string>& texts, const encode_options& options = {}) const;
+  std::vector<float> encode_one(std::string_view text) const;
+
+  // The same from token ids: sequence i is ids[offsets[i] .. offsets[i+1]), [CLS] ... [SEP]
+  // included, type ids 0. Ids out of range, empty sequences or sequences longer than
+  // max_position_embeddings are errc::invalid_argument.
+  embeddings encode_ids(std::span<const std::int32_t> ids, std::span<const std::size_t> offsets,
+                        const encode_options& options = {}) const;
+  embeddings encode_ids(const packed_batch& batch, workspace& ws, const encode_options& options = {}) const;
+
+  std::size_t dimension() const noexcept;       // hidden_size: 384 for all-MiniLM-L6-v2
+  pooling_mode pooling() const noexcept;
+  bool normalize() const noexcept;
+  std::size_t max_seq_length() const noexcept;  // tokens, [CLS] and [SEP] included
+  std::size_t n_threads() const noexcept;
+  const model_folder& folder() const noexcept;
+  const minilm::tokenizer& tokenizer() const noexcept;
+
+ private:
+  explicit encoder(std::shared_ptr<const detail::encoder_model> model) : model_(std::move(model)) {}
+  embeddings run(std::span<const std::int32_t> ids, std::span<const std::int32_t> type_ids,
+                 std::span<const std::size_t> offsets, workspace& ws, const encode_options& options) const;
+
+  std::shared_ptr<const detail::encoder_model> model_;
+};
+
+MINILM_END_NAMESPACE

@@ -1,0 +1,118 @@
+// src/unicode.hpp: the Unicode facts the BERT tokenizer needs, one table lookup per code
+// point, and strict UTF-8 decoding.
+//
+// Internal to the library. The tables are generated at build time by
+// tools/gen_unicode_tables.py from the Unicode Character Database files; src/unicode.cpp
+// explains which Unicode version each property follows and why.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "minilm/version.hpp"
+
+MINILM_BEGIN_NAMESPACE
+namespace detail::unicode {
+
+// What one code point is to BertNormalizer, BertPreTokenizer and Python's str.strip().
+enum flag : std::uint8_t {
+  remove = 1,       // clean_text drops it: NUL, U+FFFD, control/format/private use except \t \n \r
+  space = 2,        // clean_text turns it into U+0020 (White_Space)
+  chinese = 4,      // handle_chinese_chars isolates it (the CJK ideograph blocks)
+  python_space = 8, // str.strip() strips it (bidi class WS/B/S or category Zs)
+  white_space = 16, // BertPreTokenizer splits on it
+  punctuation = 32, // BertPreTokenizer makes it a word of its own
+  norm_self = 64,   // the normalizer leaves it as it is
+  lower_self = 128, // lowercasing leaves it as it is
+};
+
+struct record {
+  std::uint8_t flags;
+  std::uint8_t norm_len;   // code points in mapped[norm_off ...]: NFD, minus Mn, lowercased
+  std::uint8_t lower_len;  // code points in mapped[lower_off ...]: lowercase only
+  std::uint32_t norm_off;
+  std::uint32_t lower_off;
+};
+
+// Entries of `mapped`: a code point, plus how BertPreTokenizer classifies it.
+constexpr std::uint32_t mapped_white_space = 1u << 29;
+constexpr std::uint32_t mapped_punctuation = 1u << 30;
+constexpr std::uint32_t mapped_code_point = 0x1FFFFF;
+
+extern const std::uint16_t stage1[];
+extern const std::uint16_t stage2[];
+extern const record records[];
+extern const std::uint32_t mapped[];
+extern const char* const data_version;  // of the Unicode Character Database the tables came from
+
+constexpr unsigned block_bits = 7;
+
+// cp must be <= 0x10FFFF.
+inline const record& lookup(char32_t cp) noexcept {
+  const std::uint32_t block = stage1[cp >> block_bits];
+  return records[stage2[(block << block_bits) | (cp & ((1u << block_bits) - 1))]];
+}
+
+// Decodes one UTF-8 sequence at p (p < end) by the rules of Unicode's Table 3-7: no overlong
+// forms, no surrogates, nothing above U+10FFFF, no truncated sequence. Returns its length
+// (1-4) and stores the code point, or returns 0 when the bytes at p are not UTF-8.
+inline std::size_t decode(const unsigned char* p, const unsigned char* end, char32_t& cp) noexcept {
+  const unsigned b0 = p[0];
+  const std::size_t avail = static_cast<std::size_t>(end - p);
+  if (b0 < 0x80) {
+    cp = b0;
+    return 1;
+  }
+  auto cont = [](unsigned b) { return (b & 0xC0u) == 0x80u; };
+  if (b0 >= 0xC2 && b0 <= 0xDF) {
+    if (avail < 2 || !cont(p[1])) return 0;
+    cp = ((b0 & 0x1Fu) << 6) | (p[1] & 0x3Fu);
+    return 2;
+  }
+  if (b0 >= 0xE0 && b0 <= 0xEF) {
+    if (avail < 3) return 0;
+    const unsigned b1 = p[1];
+    const unsigned lo = b0 == 0xE0 ? 0xA0 : 0x80;
+    const unsigned hi = b0 == 0xED ? 0x9F : 0xBF;
+    if (b1 < lo || b1 > hi || !cont(p[2])) return 0;
+    cp = ((b0 & 0x0Fu) << 12) | ((b1 & 0x3Fu) << 6) | (p[2] & 0x3Fu);
+    return 3;
+  }
+  if (b0 >= 0xF0 && b0 <= 0xF4) {
+    if (avail < 4) return 0;
+    const unsigned b1 = p[1];
+    const unsigned lo = b0 == 0xF0 ? 0x90 : 0x80;
+    const unsigned hi = b0 == 0xF4 ? 0x8F : 0xBF;
+    if (b1 < lo || b1 > hi || !cont(p[2]) || !cont(p[3])) return 0;
+    cp = ((b0 & 0x07u) << 18) | ((b1 & 0x3Fu) << 12) | ((p[2] & 0x3Fu) << 6) | (p[3] & 0x3Fu);
+    return 4;
+  }
+  return 0;
+}
+
+// Appends the UTF-8 form of cp (a valid scalar value) at out; returns the byte count.
+inline std::size_t encode(char32_t cp, char* out) noexcept {
+  if (cp < 0x80) {
+    out[0] = static_cast<char>(cp);
+    return 1;
+  }
+  if (cp < 0x800) {
+    out[0] = static_cast<char>(0xC0 | (cp >> 6));
+    out[1] = static_cast<char>(0x80 | (cp & 0x3F));
+    return 2;
+  }
+  if (cp < 0x10000) {
+    out[0] = static_cast<char>(0xE0 | (cp >> 12));
+    out[1] = static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out[2] = static_cast<char>(0x80 | (cp & 0x3F));
+    return 3;
+  }
+  out[0] = static_cast<char>(0xF0 | (cp >> 18));
+  out[1] = static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+  out[2] = static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+  out[3] = static_cast<char>(0x80 | (cp & 0x3F));
+  return 4;
+}
+
+}  // namespace detail::unicode
+MINILM_END_NAMESPACE

@@ -1,0 +1,128 @@
+// One model, many threads: an encoder and a tokenizer are immutable after load, so 16 threads
+// encoding at once through the same object get exactly (bitwise) what one thread gets
+// encoding the same texts one after another. Run under ThreadSanitizer by tools/sanitize.sh.
+#include <doctest/doctest.h>
+
+#include <barrier>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <minilm/encoder.hpp>
+#include <minilm/tokenizer.hpp>
+
+#include "support.hpp"
+
+namespace {
+
+constexpr std::size_t n_threads = 16;
+
+// Texts of different lengths, so that threads are in different places at the same time.
+std::vector<std::string> texts_for(std::size_t thread) {
+  const std::string words[] = {"A man is eating food.", "The quick brown fox jumps over the lazy dog", "中文 café",
+                               "Sentence embeddings on the CPU", "", "Hello, world!"};
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < 3; ++i) {
+    std::string t;
+    for (std::size_t k = 0; k <= (thread + i) % 4; ++k) t += words[(thread + i + k) % std::size(words)] + " ";
+    out.push_back(t + std::to_string(thread));
+  }
+  return out;
+}
+
+bool same_bits(const minilm::embeddings& a, const minilm::embeddings& b) {
+  return a.dimension == b.dimension && a.values.size() == b.values.size() &&
+         std::memcmp(a.values.data(), b.values.data(), a.values.size() * sizeof(float)) == 0;
+}
+
+}  // namespace
+
+TEST_CASE("16 threads sharing one encoder get the serial results, bit for bit") {
+  const auto model = minilm::encoder::load(test_support::model_dir());
+
+  std::vector<std::vector<std::string>> texts(n_threads);
+  std::vector<minilm::embeddings> serial(n_threads);
+  for (std::size_t t = 0; t < n_threads; ++t) {
+    texts[t] = texts_for(t);
+    serial[t] = model.encode(texts[t]);
+  }
+
+  std::vector<minilm::embeddings> parallel(n_threads), parallel_ws(n_threads);
+  std::vector<std::vector<float>> singles(n_threads);
+  std::barrier start(static_cast<std::ptrdiff_t>(n_threads));
+  {
+    std::vector<std::jthread> threads;
+    for (std::size_t t = 0; t < n_threads; ++t) {
+      threads.emplace_back([&, t] {
+        start.arrive_and_wait();  // all at once
+        parallel[t] = model.encode(texts[t]);
+        minilm::workspace ws;  // a thread's own scratch, reused across its calls
+        std::vector<std::string_view> views(texts[t].begin(), texts[t].end());
+        parallel_ws[t] = model.encode(views, ws);
+        parallel_ws[t] = model.encode(views, ws);
+        singles[t] = model.encode_one(texts[t][0]);
+      });
+    }
+  }
+  for (std::size_t t = 0; t < n_threads; ++t) {
+    CAPTURE(t);
+    CHECK(serial[t].size() == 3);
+    CHECK(same_bits(parallel[t], serial[t]));
+    CHECK(same_bits(parallel_ws[t], serial[t]));
+    CHECK(std::memcmp(singles[t].data(), serial[t][0].data(), serial[t].dimension * sizeof(float)) == 0);
+  }
+}
+
+TEST_CASE("16 threads sharing one multi-threaded encoder get the serial results, bit for bit") {
+  minilm::encoder_options options;
+  options.n_threads = 2;
+  const auto model = minilm::encoder::load(test_support::model_dir(), options);
+  std::vector<std::vector<std::string>> texts(n_threads);
+  std::vector<minilm::embeddings> serial(n_threads), parallel(n_threads);
+  for (std::size_t t = 0; t < n_threads; ++t) {
+    texts[t] = texts_for(t);
+    serial[t] = model.encode(texts[t]);
+  }
+  std::barrier start(static_cast<std::ptrdiff_t>(n_threads));
+  {
+    std::vector<std::jthread> threads;
+    for (std::size_t t = 0; t < n_threads; ++t) {
+      threads.emplace_back([&, t] {
+        start.arrive_and_wait();
+        parallel[t] = model.encode(texts[t]);
+      });
+    }
+  }
+  for (std::size_t t = 0; t < n_threads; ++t) {
+    CAPTURE(t);
+    CHECK(same_bits(parallel[t], serial[t]));
+  }
+}
+
+TEST_CASE("16 threads sharing one tokenizer get the serial results") {
+  const auto tok = minilm::tokenizer::load(minilm::read_model_folder(test_support::model_dir()));
+  std::vector<std::vector<std::string>> texts(n_threads);
+  std::vector<minilm::packed_batch> serial(n_threads), parallel(n_threads);
+  for (std::size_t t = 0; t < n_threads; ++t) {
+    texts[t] = texts_for(t);
+    const std::vector<std::string_view> views(texts[t].begin(), texts[t].end());
+    serial[t] = tok.encode_batch(views);
+  }
+  std::barrier start(static_cast<std::ptrdiff_t>(n_threads));
+  {
+    std::vector<std::jthread> threads;
+    for (std::size_t t = 0; t < n_threads; ++t) {
+      threads.emplace_back([&, t] {
+        const std::vector<std::string_view> views(texts[t].begin(), texts[t].end());
+        start.arrive_and_wait();
+        for (int round = 0; round < 20; ++round) parallel[t] = tok.encode_batch(views);
+      });
+    }
+  }
+  for (std::size_t t = 0; t < n_threads; ++t) {
+    CAPTURE(t);
+    CHECK(parallel[t].ids == serial[t].ids);
+    CHECK(parallel[t].offsets == serial[t].offsets);
+  }
+}

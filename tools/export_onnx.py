@@ -1,0 +1,104 @@
+#!/usr/bin/env python3
+"""Exports a sentence-transformers BERT model folder to ONNX, for bench/compare.py.
+
+Writes into OUT (default: <model>/../onnx/<model name>/, which /models/ keeps out of git):
+  model.onnx            the transformer plus mean pooling and L2 normalisation, exported with
+                        torch.onnx.export (TorchScript exporter) from transformers' BertModel
+                        with eager attention; inputs input_ids, attention_mask, token_type_ids
+                        (int64, [batch, seq]), output sentence_embedding [batch, hidden].
+  model_optimized.onnx  the same graph after ONNX Runtime's transformer optimizer
+                        (onnxruntime.transformers.optimizer, model_type 'bert'), which fuses
+                        attention, LayerNorm, GELU and bias adds. Written only if it fused
+                        attention; the fused operator counts are printed either way.
+
+Usage: HF_HUB_OFFLINE=1 python tools/export_onnx.py [--model DIR] [--out DIR]
+"""
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+
+class MeanPooledBert(torch.nn.Module):
+    """BertModel -> mean over unmasked tokens -> L2 normalise (sentence-transformers' modules)."""
+
+    def __init__(self, bert):
+        super().__init__()
+        self.bert = bert
+
+    def forward(self, input_ids, attention_mask, token_type_ids):
+        hidden = self.bert(input_ids=input_ids, attention_mask=attention_mask,
+                           token_type_ids=token_type_ids).last_hidden_state
+        mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+        summed = (hidden * mask).sum(dim=1)
+        counts = torch.clamp(mask.sum(dim=1), min=1e-9)
+        pooled = summed / counts
+        return torch.nn.functional.normalize(pooled, p=2.0, dim=1)
+
+
+def main():
+    root = Path(__file__).resolve().parent.parent
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", type=Path, default=root / "models" / "all-MiniLM-L6-v2")
+    ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--opset", type=int, default=17)
+    args = ap.parse_args()
+    out = args.out or args.model.parent / "onnx" / args.model.name
+    out.mkdir(parents=True, exist_ok=True)
+
+    from transformers import AutoTokenizer, BertModel
+
+    # Eager attention: the explicit MatMul/Softmax pattern that ORT's optimizer knows how to fuse.
+    bert = BertModel.from_pretrained(str(args.model), attn_implementation="eager", add_pooling_layer=False)
+    bert.eval()
+    model = MeanPooledBert(bert).eval()
+    config = json.loads((args.model / "config.json").read_text())
+
+    tok = AutoTokenizer.from_pretrained(str(args.model))
+    enc = tok(["a first example sentence", "and a second, somewhat longer example sentence"],
+              padding=True, return_tensors="pt")
+    inputs = (enc["input_ids"], enc["attention_mask"], enc["token_type_ids"])
+    plain = out / "model.onnx"
+    with torch.no_grad():
+        expected = model(*inputs).numpy()
+        torch.onnx.export(
+            model, inputs, str(plain), dynamo=False, opset_version=args.opset,
+            input_names=["input_ids", "attention_mask", "token_type_ids"],
+            output_names=["sentence_embedding"],
+            dynamic_axes={name: {0: "batch", 1: "sequence"} for name in
+                          ("input_ids", "attention_mask", "token_type_ids")} | {"sentence_embedding": {0: "batch"}})
+    print(f"wrote {plain} ({plain.stat().st_size / 1e6:.1f} MB)")
+
+    import onnxruntime as ort
+    feeds = {k: v.numpy() for k, v in zip(("input_ids", "attention_mask", "token_type_ids"), inputs)}
+
+    def check(path):
+        sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        got = sess.run(None, feeds)[0]
+        diff = float(np.abs(got - expected).max())
+        print(f"  {path.name}: max |diff| from PyTorch on 2 sentences = {diff:.2e}")
+        if diff > 1e-4:
+            sys.exit(f"{path.name} does not match PyTorch")
+
+    check(plain)
+
+    from onnxruntime.transformers import optimizer
+    opt = optimizer.optimize_model(str(plain), model_type="bert", num_heads=config["num_attention_heads"],
+                                   hidden_size=config["hidden_size"], opt_level=1)
+    counts = opt.get_fused_operator_statistics()
+    print("  transformer optimizer fused operators:", {k: v for k, v in counts.items() if v})
+    if counts.get("Attention", 0) + counts.get("MultiHeadAttention", 0) == 0:
+        print("  no attention fused: model_optimized.onnx not written")
+        return
+    fused = out / "model_optimized.onnx"
+    opt.save_model_to_file(str(fused))
+    print(f"wrote {fused}")
+    check(fused)
+
+
+if __name__ == "__main__":
+    main()
