@@ -547,7 +547,12 @@ void read_template(tokenizer_model& m, const json_value& pp) {
       const auto name = body.at("id").as_string();
       auto spec = specials.find(name);
       if (!spec) body.at("id").fail(errc::invalid_tokenizer, "not listed in post_processor.special_tokens");
-      for (const auto& id : spec->at("ids").items()) {
+      // As tokenizers' SpecialToken: one id per token string, or the file is refused.
+      const auto ids = spec->at("ids").items();
+      if (ids.size() != spec->at("tokens").items().size()) {
+        spec->at("ids").fail(errc::invalid_tokenizer, "ids and tokens must be of the same length");
+      }
+      for (const auto& id : ids) {
         const auto v = static_cast<std::int32_t>(id.as_int(0, max_vocab));
         (seen_sequence ? m.suffix_ids : m.prefix_ids).push_back(v);
         (seen_sequence ? m.suffix_type_ids : m.prefix_type_ids).push_back(type_id);

@@ -149,6 +149,14 @@ TEST_CASE("floats left unaligned by the header length or an odd-sized tensor are
   CHECK(odd.at("w").to_f32() == std::vector<float>{1.5f, 1.501f});
 }
 
+TEST_CASE("an empty F32 tensor converts to an empty vector") {
+  // Found by fuzzing: the copy passed the empty vector's null data() to memcpy.
+  const std::string bytes = safetensors_builder().add_f32("empty", {0, 4}).add_f32("w", {1}, 2.0f).build();
+  const auto file = parse(bytes);
+  CHECK(file.at("empty").to_f32().empty());
+  CHECK(file.at("w").to_f32() == std::vector<float>{2.0f});
+}
+
 TEST_CASE("more headers that are not safetensors headers") {
   SUBCASE("bytes after the JSON object") {
     check_error(error_of([] { parse(safetensors_builder::assemble("{} x", "")); }), errc::invalid_safetensors,

@@ -20,9 +20,7 @@ logs=("$build/meson-logs/testlog.json")
 # folder (MINILM_SANITIZE=0 skips both). Their results count in the line below: a test per
 # sanitizer build, a fuzz target as one test.
 if [ "${MINILM_SANITIZE:-1}" != 0 ]; then
-  stage_logs=("${MINILM_ASAN_BUILD:-build-asan}/meson-logs/testlog.json"
-              "${MINILM_TSAN_BUILD:-build-tsan}/meson-logs/testlog.json"
-              "${MINILM_FUZZ_BUILD:-build-fuzz}/fuzz-results.json")
+  stage_logs=("${MINILM_ASAN_BUILD:-build-asan}/sanitize-results.json" "${MINILM_FUZZ_BUILD:-build-fuzz}/fuzz-results.json")
   rm -f "${stage_logs[@]}"
   tools/sanitize.sh all || status=1
   tools/fuzz.sh "${MINILM_FUZZ_SECONDS:-20}" || status=1
