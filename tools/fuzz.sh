@@ -21,17 +21,7 @@ nice_level=${MINILM_FUZZ_NICE:-19}
 
 # clang, its sanitizer and libFuzzer runtimes, and llvm-symbolizer for readable reports.
 packages=(clang libclang-rt-14-dev llvm)
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  sudo=""
-  if [ "$(id -u)" != 0 ]; then sudo=sudo; fi
-  export DEBIAN_FRONTEND=noninteractive
-  $sudo apt-get update -qq
-  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
-fi
+"$root/tools/apt_install.sh" "${packages[@]}"
 
 if [ ! -f "$build/build.ninja" ]; then
   CC=clang CXX=clang++ meson setup "$build" -Dfuzzers=enabled -Db_sanitize=address,undefined -Db_lundef=false \

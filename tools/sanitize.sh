@@ -20,17 +20,7 @@ tsan_build=${MINILM_TSAN_BUILD:-build-tsan}
 results=${MINILM_SANITIZE_RESULTS:-$asan_build/sanitize-results.json}
 
 packages=(g++ libasan8 libubsan1 libtsan2)
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  sudo=""
-  if [ "$(id -u)" != 0 ]; then sudo=sudo; fi
-  export DEBIAN_FRONTEND=noninteractive
-  $sudo apt-get update -qq
-  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
-fi
+"$root/tools/apt_install.sh" "${packages[@]}"
 
 # Reports go to stderr (the test log) and fail the test; leaks count too.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_string_checks=1:check_initialization_order=1}
