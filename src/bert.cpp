@@ -1,10 +1,6 @@
 // The BERT forward pass (SPEC.md section 3; transformers' modeling_bert.py, eager path), over a
 // packed batch: one function per step, each with the shapes it works on.
 
-// Eigen threads its GEMM only with OpenMP; minilm splits the work itself (so that results never
-// depend on the thread count), and must not let Eigen split it again.
-#define EIGEN_DONT_PARALLELIZE
-
 #include "minilm/detail/bert.hpp"
 #include "minilm/detail/gemm.hpp"
 
@@ -22,10 +18,12 @@ MINILM_BEGIN_NAMESPACE
 namespace detail {
 namespace {
 
-using row_major = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-using matrix_map = Eigen::Map<row_major, Eigen::Unaligned, Eigen::OuterStride<>>;
-using const_matrix_map = Eigen::Map<const row_major, Eigen::Unaligned, Eigen::OuterStride<>>;
-using const_vector_map = Eigen::Map<const Eigen::RowVectorXf>;
+// Element-wise steps work on Eigen maps over the activations: coefficient-wise expressions are
+// vectorised and compute every element the same way wherever it sits. Reductions (LayerNorm,
+// softmax, pooling) are plain loops with a fixed order instead, since Eigen's vectorised sums
+// change their order with the data's alignment. The matrix products are detail::dense().
+using vector_map = Eigen::Map<Eigen::ArrayXf>;
+using const_vector_map = Eigen::Map<const Eigen::ArrayXf>;
 
 // A linear layer over all rows of a packed batch: y = x * W^T + b, then GELU and a residual
 // add when asked. x is (n_rows, n_in), W is (n_out, n_in) in the mapping, y is (n_rows, n_out).
@@ -95,7 +93,7 @@ void embeddings(const bert_config& c, const bert_weights& w, const token_batch& 
       const float* pos = w.position_embeddings + position * n;
       float* row = x + t * n;
       // BertEmbeddings adds (inputs_embeds + token_type_embeddings) first, then positions.
-      for (std::int64_t j = 0; j < n; ++j) row[j] = (word[j] + token_type[j]) + pos[j];
+      vector_map(row, n) = (const_vector_map(word, n) + const_vector_map(token_type, n)) + const_vector_map(pos, n);
       layer_norm_row(row, w.embeddings_norm, eps);
     }
   });
@@ -120,45 +118,54 @@ void softmax_rows(float* scores, std::size_t length) {
 // Scaled dot-product attention, per sequence and head:
 //   context_h = softmax(Q_h K_h^T / sqrt(d)) V_h
 // q, k, v and context are (n_tokens, hidden), head h being columns [h*d, (h+1)*d). A sequence
-// only sees its own tokens, so there is no mask and nothing is computed for padding. Each head
-// is copied into per-thread buffers first: the products then see the same shapes and the same
-// alignment whatever the sequence's place in the batch.
+// only sees its own tokens, so there is no mask and nothing is computed for padding. Both
+// products go through detail::dense (one thread each: the heads are the parallel work), which
+// wants its right-hand operand as contiguous rows: K_h is copied as (length, d), V_h transposed
+// to (d, length). Every result then depends only on the sequence's own tokens.
 void attention(const bert_config& c, const token_batch& batch, const float* q, const float* k, const float* v,
                float* context, forward_scratch& scratch, thread_pool& pool) {
   const auto hidden = static_cast<std::size_t>(c.hidden_size);
   const auto d = static_cast<std::size_t>(c.head_size());
   const auto n_heads = static_cast<std::size_t>(c.n_heads);
   const float scale = 1.0f / std::sqrt(static_cast<float>(d));
+  thread_pool serial(1);  // runs on the calling thread; safe to share, it holds no state
   pool.run(batch.n_sequences() * n_heads, [&](std::size_t task, std::size_t thread) {
     const std::size_t s = task / n_heads, h = task % n_heads;
     const std::size_t first = batch.offsets[s];
     const std::size_t length = batch.offsets[s + 1] - first;
+    const std::size_t head = first * hidden + h * d;  // where the head's first row starts
     auto& hs = scratch.heads[thread];
-    hs.q.reserve(length * d);
     hs.k.reserve(length * d);
     hs.v.reserve(length * d);
-    hs.context.reserve(length * d);
     hs.scores.reserve(length * length);
     for (std::size_t i = 0; i < length; ++i) {
-      const std::size_t from = (first + i) * hidden + h * d;
-      std::copy_n(q + from, d, hs.q.data() + i * d);
-      std::copy_n(k + from, d, hs.k.data() + i * d);
-      std::copy_n(v + from, d, hs.v.data() + i * d);
+      std::copy_n(k + head + i * hidden, d, hs.k.data() + i * d);                    // k_h is (length, d)
+      for (std::size_t j = 0; j < d; ++j) hs.v.data()[j * length + i] = v[head + i * hidden + j];  // v_h^T is (d, length)
     }
-    const auto L = static_cast<Eigen::Index>(length);
-    const auto D = static_cast<Eigen::Index>(d);
-    const_matrix_map q_h(hs.q.data(), L, D, Eigen::OuterStride<>(D));
-    const_matrix_map k_h(hs.k.data(), L, D, Eigen::OuterStride<>(D));
-    const_matrix_map v_h(hs.v.data(), L, D, Eigen::OuterStride<>(D));
-    matrix_map scores(hs.scores.data(), L, L, Eigen::OuterStride<>(L));
-    matrix_map context_h(hs.context.data(), L, D, Eigen::OuterStride<>(D));
-    scores.noalias() = q_h * k_h.transpose();  // (length, length)
-    scores *= scale;
+
+    dense_args qk;  // scores = q_h k_h^T, (length, length)
+    qk.x = q + head;
+    qk.ldx = hidden;
+    qk.w = hs.k.data();
+    qk.y = hs.scores.data();
+    qk.ldy = length;
+    qk.m = length;
+    qk.n = length;
+    qk.k = d;
+    dense(qk, serial);
+    vector_map(hs.scores.data(), static_cast<Eigen::Index>(length * length)) *= scale;
     softmax_rows(hs.scores.data(), length);
-    context_h.noalias() = scores * v_h;  // (length, d)
-    for (std::size_t i = 0; i < length; ++i) {
-      std::copy_n(hs.context.data() + i * d, d, context + (first + i) * hidden + h * d);
-    }
+
+    dense_args pv;  // context_h = scores v_h, (length, d)
+    pv.x = hs.scores.data();
+    pv.ldx = length;
+    pv.w = hs.v.data();
+    pv.y = context + head;
+    pv.ldy = hidden;
+    pv.m = length;
+    pv.n = d;
+    pv.k = length;
+    dense(pv, serial);
   });
 }
 
