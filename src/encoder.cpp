@@ -61,6 +61,11 @@ encoder encoder::load(const std::filesystem::path& path, const encoder_options& 
   safetensors_file file = safetensors_file::open(folder.weights);
   bert_weights weights = bind_bert_weights(file, folder.config);
   minilm::tokenizer tok = tokenizer::load(folder);
+  if (tok.vocab_size() > static_cast<std::size_t>(folder.config.vocab_size)) {
+    throw error(errc::invalid_config, "'" + (folder.path / "config.json").string() + "': vocab_size (" +
+                                          std::to_string(folder.config.vocab_size) + ") is smaller than the tokenizer's vocabulary (" +
+                                          std::to_string(tok.vocab_size()) + " tokens)");
+  }
   const pooling_mode pooling = options.pooling.value_or(folder.pooling.mode);
   const bool normalize = options.normalize.value_or(folder.normalize);
   return encoder(std::make_shared<const detail::encoder_model>(detail::encoder_model{

@@ -333,6 +333,23 @@ TEST_CASE("bad input is a minilm::error naming it") {
   CHECK(code_of([&] { m.encode_one("bad \xff utf-8"); }) == minilm::errc::invalid_text);
 }
 
+TEST_CASE("a tokenizer with more tokens than the embedding table is refused at load") {
+  test_support::temp_dir dir;
+  test_support::write_tiny_bert_folder(dir.path());  // vocab_size 16, and 16 lines of vocab.txt
+  CHECK(minilm::encoder::load(dir.path()).dimension() == 8);
+  std::string vocab = "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n";
+  for (int i = 5; i < 17; ++i) vocab += "w" + std::to_string(i) + "\n";
+  test_support::write_file(dir / "vocab.txt", vocab);
+  try {
+    minilm::encoder::load(dir.path());
+    FAIL("no error");
+  } catch (const minilm::error& e) {
+    CHECK(e.code() == minilm::errc::invalid_config);
+    CHECK(std::string(e.what()).find("vocab_size (16) is smaller than the tokenizer's vocabulary (17 tokens)") !=
+          std::string::npos);
+  }
+}
+
 TEST_CASE("minilm embed writes the library's embeddings, one per input line") {
   const char* cli = std::getenv("MINILM_CLI");
   if (cli == nullptr || *cli == '\0') {
