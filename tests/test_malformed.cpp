@@ -230,31 +230,10 @@ TEST_CASE("more tensor entries that break the rules") {
 
 namespace {
 
-// A tiny folder whose `file` holds `contents`, and the error loading it gets.
-struct folder_case {
-  std::string what;
-  std::string file;
-  std::string contents;
-  errc code;
-  std::vector<std::string> needles;
-  std::string named_file = "";  // the file the message names, when not `file`
-};
+using malformed::folder_case;
 
 void check_folder_cases(const std::vector<folder_case>& cases) {
-  test_support::temp_dir dir;
-  int i = 0;
-  for (const auto& c : cases) {
-    CAPTURE(c.what);
-    const fs::path folder = dir / std::to_string(i++);
-    test_support::write_tiny_bert_folder(folder);
-    write_file(folder / c.file, c.contents);
-    const auto e = error_of([&] { load_folder(folder); });
-    REQUIRE(e.has_value());
-    INFO("message: " << std::string(e->what()));
-    CHECK(minilm::errc_name(e->code()) == std::string(minilm::errc_name(c.code)));
-    CHECK(std::string(e->what()).find((folder / (c.named_file.empty() ? c.file : c.named_file)).string()) != std::string::npos);
-    for (const auto& n : c.needles) CHECK(std::string(e->what()).find(n) != std::string::npos);
-  }
+  malformed::check_folder_cases(cases, [](const fs::path& dir) { load_folder(dir); });
 }
 
 std::string config_with(const std::string& from, const std::string& to) {

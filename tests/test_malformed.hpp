@@ -15,6 +15,7 @@
 #include <iterator>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <minilm/error.hpp>
 
@@ -49,6 +50,36 @@ inline void check_error(const std::optional<minilm::error>& e, minilm::errc code
   CHECK(minilm::errc_name(e->code()) == std::string(minilm::errc_name(code)));
   CHECK(std::string(e->what()).rfind("minilm: ", 0) == 0);
   for (const auto& n : needles) CHECK(std::string(e->what()).find(n) != std::string::npos);
+}
+
+// One broken file in an otherwise valid tiny model folder, and what loading it must say.
+struct folder_case {
+  std::string what;
+  std::string file;  // relative to the folder: config.json, vocab.txt, 1_Pooling/config.json, ...
+  std::string contents;
+  minilm::errc code;
+  std::vector<std::string> needles;
+  std::string named_file = "";  // the file the message names, when not `file`
+};
+
+// For each case: a fresh tiny folder with `file` replaced, then `load(folder)` must throw the
+// case's error, naming the file and holding every needle.
+inline void check_folder_cases(const std::vector<folder_case>& cases,
+                               const std::function<void(const std::filesystem::path&)>& load) {
+  test_support::temp_dir dir;
+  int i = 0;
+  for (const auto& c : cases) {
+    CAPTURE(c.what);
+    const std::filesystem::path folder = dir / std::to_string(i++);
+    test_support::write_tiny_bert_folder(folder);
+    test_support::write_file(folder / c.file, c.contents);
+    const auto e = error_of([&] { load(folder); });
+    REQUIRE(e.has_value());
+    INFO("message: " << std::string(e->what()));
+    CHECK(minilm::errc_name(e->code()) == std::string(minilm::errc_name(c.code)));
+    CHECK(std::string(e->what()).find((folder / (c.named_file.empty() ? c.file : c.named_file)).string()) != std::string::npos);
+    for (const auto& n : c.needles) CHECK(std::string(e->what()).find(n) != std::string::npos);
+  }
 }
 
 // The command-line tool, when the build made it (tests/meson.build sets MINILM_CLI).

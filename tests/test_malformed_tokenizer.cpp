@@ -51,30 +51,10 @@ std::string tokenizer_json_with(const std::string& from, const std::string& to) 
 
 minilm::tokenizer load(const fs::path& dir) { return minilm::tokenizer::load(minilm::read_model_folder(dir)); }
 
-struct tokenizer_case {
-  std::string what;
-  std::string file;  // vocab.txt, tokenizer.json or tokenizer_config.json
-  std::string contents;
-  errc code;
-  std::vector<std::string> needles;
-  std::string named_file = "";  // the file the message names, when not `file`
-};
+using tokenizer_case = malformed::folder_case;  // file: vocab.txt, tokenizer.json or tokenizer_config.json
 
 void check_cases(const std::vector<tokenizer_case>& cases) {
-  test_support::temp_dir dir;
-  int i = 0;
-  for (const auto& c : cases) {
-    CAPTURE(c.what);
-    const fs::path folder = dir / std::to_string(i++);
-    test_support::write_tiny_bert_folder(folder);
-    write_file(folder / c.file, c.contents);
-    const auto e = error_of([&] { load(folder); });
-    REQUIRE(e.has_value());
-    INFO("message: " << std::string(e->what()));
-    CHECK(minilm::errc_name(e->code()) == std::string(minilm::errc_name(c.code)));
-    CHECK(std::string(e->what()).find((folder / (c.named_file.empty() ? c.file : c.named_file)).string()) != std::string::npos);
-    for (const auto& n : c.needles) CHECK(std::string(e->what()).find(n) != std::string::npos);
-  }
+  malformed::check_folder_cases(cases, [](const fs::path& dir) { load(dir); });
 }
 
 }  // namespace
