@@ -7,8 +7,6 @@
 //   build-perf/bench/bench_gemm --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
 #include <benchmark/benchmark.h>
 
-#include <map>
-#include <memory>
 #include <string>
 
 #include "gemm_common.hpp"
@@ -16,13 +14,6 @@
 namespace {
 
 using namespace bench_gemm;
-
-thread_pool& pool_of(std::size_t threads) {
-  static std::map<std::size_t, std::unique_ptr<thread_pool>> pools;
-  auto& p = pools[threads];
-  if (!p) p = std::make_unique<thread_pool>(threads);
-  return *p;
-}
 
 // Arguments: m, n (outputs), k (inputs), threads, engine (0: minilm's best ISA, 1: Eigen,
 // 2: minilm's AVX2 code, 3: minilm's scalar code), gelu.

@@ -11,8 +11,6 @@
 //   build-perf/bench/bench_sgemm_peak --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
 #include <benchmark/benchmark.h>
 
-#include <map>
-#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -26,13 +24,6 @@
 namespace {
 
 using namespace bench_gemm;
-
-thread_pool& pool_of(std::size_t threads) {
-  static std::map<std::size_t, std::unique_ptr<thread_pool>> pools;
-  auto& p = pools[threads];
-  if (!p) p = std::make_unique<thread_pool>(threads);
-  return *p;
-}
 
 // Arguments: m, n, k, threads, engine (0: minilm, 1: Eigen).
 void bm_sgemm(benchmark::State& state) {

@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <map>
 #include <memory>
 #include <random>
 #include <vector>
@@ -18,6 +19,14 @@
 namespace bench_gemm {
 
 using minilm::detail::thread_pool;
+
+// One pool per thread count, made on first use and kept for the whole run.
+inline thread_pool& pool_of(std::size_t threads) {
+  static std::map<std::size_t, std::unique_ptr<thread_pool>> pools;
+  auto& p = pools[threads];
+  if (!p) p = std::make_unique<thread_pool>(threads);
+  return *p;
+}
 
 // The operands of one dense layer: x (m, k), W (n, k), bias (n), y (m, n). W starts 24 bytes
 // past a 64-byte boundary, as every weight matrix of all-MiniLM-L6-v2's model.safetensors does

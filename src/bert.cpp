@@ -99,20 +99,29 @@ void embeddings(const bert_config& c, const bert_weights& w, const token_batch& 
   });
 }
 
-// Softmax over each row of scores (length, length), in place.
-void softmax_rows(float* scores, std::size_t length) {
-  for (std::size_t i = 0; i < length; ++i) {
-    float* row = scores + i * length;
-    float max = -std::numeric_limits<float>::infinity();
-    for (std::size_t j = 0; j < length; ++j) max = std::max(max, row[j]);
-    float sum = 0;
-    for (std::size_t j = 0; j < length; ++j) {
-      row[j] = std::exp(row[j] - max);
-      sum += row[j];
-    }
-    const float inv = 1.0f / sum;
-    for (std::size_t j = 0; j < length; ++j) row[j] *= inv;
+// probs = softmax(scale * scores) over each query's scores, in place, on the transposed scores
+// (length keys, length queries): row j holds key j's score for every query, so each step runs
+// over whole rows, a vector of queries at a time. Per query: x_j = scale * s_j, then
+// exp(x_j - max x), summed in key order, then times 1 / sum (torch's softmax on the scaled
+// scores). The maximum is exact in any order and every other step is element-wise, so a
+// query's result depends on its own scores alone. max and sum are (length) scratch.
+void scaled_softmax_columns(float* scores_t, std::size_t length, float scale, float* max, float* sum) {
+  const auto n = static_cast<Eigen::Index>(length);
+  auto row = [&](std::size_t j) { return vector_map(scores_t + j * length, n); };
+  vector_map m(max, n), s(sum, n);
+  row(0) *= scale;
+  m = row(0);
+  for (std::size_t j = 1; j < length; ++j) {
+    row(j) *= scale;
+    m = m.max(row(j));
   }
+  s.setZero();
+  for (std::size_t j = 0; j < length; ++j) {
+    row(j) = (row(j) - m).exp();
+    s += row(j);
+  }
+  s = s.inverse();
+  for (std::size_t j = 0; j < length; ++j) row(j) *= s;
 }
 
 // Scaled dot-product attention, per sequence and head:
@@ -120,8 +129,9 @@ void softmax_rows(float* scores, std::size_t length) {
 // q, k, v and context are (n_tokens, hidden), head h being columns [h*d, (h+1)*d). A sequence
 // only sees its own tokens, so there is no mask and nothing is computed for padding. Both
 // products go through detail::dense (one thread each: the heads are the parallel work), which
-// wants its right-hand operand as contiguous rows: K_h is copied as (length, d), V_h transposed
-// to (d, length). Every result then depends only on the sequence's own tokens.
+// reads K_h and V_h in place through their strides; the scores are kept transposed, which is
+// how the kernel stores whole vectors of them and how the softmax runs over whole rows. Every
+// result depends only on the sequence's own tokens.
 void attention(const bert_config& c, const token_batch& batch, const float* q, const float* k, const float* v,
                float* context, forward_scratch& scratch, thread_pool& pool) {
   const auto hidden = static_cast<std::size_t>(c.hidden_size);
@@ -134,32 +144,31 @@ void attention(const bert_config& c, const token_batch& batch, const float* q, c
     const std::size_t first = batch.offsets[s];
     const std::size_t length = batch.offsets[s + 1] - first;
     const std::size_t head = first * hidden + h * d;  // where the head's first row starts
-    auto& hs = scratch.heads[thread];
-    hs.k.reserve(length * d);
-    hs.v.reserve(length * d);
-    hs.scores.reserve(length * length);
-    for (std::size_t i = 0; i < length; ++i) {
-      std::copy_n(k + head + i * hidden, d, hs.k.data() + i * d);                    // k_h is (length, d)
-      for (std::size_t j = 0; j < d; ++j) hs.v.data()[j * length + i] = v[head + i * hidden + j];  // v_h^T is (d, length)
-    }
+    float_buffer& buffer = scratch.scores[thread];
+    buffer.reserve(length * (length + 2));
+    float* scores_t = buffer.data();  // (length keys, length queries)
 
-    dense_args qk;  // scores = q_h k_h^T, (length, length)
+    dense_args qk;  // scores^T: element (query i, key j) at scores_t[j*length + i]
     qk.x = q + head;
     qk.ldx = hidden;
-    qk.w = hs.k.data();
-    qk.y = hs.scores.data();
-    qk.ldy = length;
+    qk.w = k + head;  // k_h: row j of W is key j
+    qk.ldw = hidden;
+    qk.y = scores_t;
+    qk.ldy = 1;
+    qk.incy = length;
     qk.m = length;
     qk.n = length;
     qk.k = d;
     dense(qk, serial);
-    vector_map(hs.scores.data(), static_cast<Eigen::Index>(length * length)) *= scale;
-    softmax_rows(hs.scores.data(), length);
+    scaled_softmax_columns(scores_t, length, scale, scores_t + length * length, scores_t + length * (length + 1));
 
-    dense_args pv;  // context_h = scores v_h, (length, d)
-    pv.x = hs.scores.data();
-    pv.ldx = length;
-    pv.w = hs.v.data();
+    dense_args pv;  // context_h = probs v_h, (length, d); probs (i, j) at scores_t[j*length + i]
+    pv.x = scores_t;
+    pv.ldx = 1;
+    pv.incx = length;
+    pv.w = v + head;  // v_h^T: element (j, p) is token p's value j
+    pv.ldw = 1;
+    pv.incw = hidden;
     pv.y = context + head;
     pv.ldy = hidden;
     pv.m = length;
@@ -216,6 +225,11 @@ void check_token_batch(const token_batch& batch, const bert_config& c) {
       fail("sequence " + std::to_string(s) + " has " + std::to_string(last - first) +
            " tokens, more than max_position_embeddings (" + std::to_string(c.max_position_embeddings) + ")");
     }
+    if (last - first > max_sequence_tokens) {
+      fail("sequence " + std::to_string(s) + " has " + std::to_string(last - first) + " tokens, more than the " +
+           std::to_string(max_sequence_tokens) + " the forward pass takes (its attention scores would need " +
+           std::to_string((last - first) * (last - first) * sizeof(float) >> 20) + " MiB per thread)");
+    }
   }
   for (std::size_t t = 0; t < batch.ids.size(); ++t) {
     if (batch.ids[t] < 0 || batch.ids[t] >= c.vocab_size) {
@@ -235,7 +249,7 @@ void forward(const bert_config& c, const bert_weights& w, const token_batch& bat
   const auto hidden = static_cast<std::size_t>(c.hidden_size);
   for (float_buffer* b : {&s.x, &s.q, &s.k, &s.v, &s.context}) b->reserve(n_tokens * hidden);
   s.ffn.reserve(n_tokens * static_cast<std::size_t>(c.intermediate_size));
-  if (s.heads.size() < pool.size()) s.heads.resize(pool.size());
+  if (s.scores.size() < pool.size()) s.scores.resize(pool.size());
 
   // Where the time goes: the linears (detail::dense) take most of it; attention's products
   // and exp, and LayerNorm, the rest.

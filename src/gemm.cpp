@@ -50,118 +50,68 @@ MINILM_BEGIN_NAMESPACE
 namespace detail {
 
 // What each V (the kernel's vector type) provides:
-//   reg, width        a vector of `width` floats; the kernel's accumulators
-//   mr, nr            the register tile: mr rows of x by nr (<= 4) rows of W
-//   zero, load, load_part(p, n) (the first n floats, zeros after), fma(a, b, c) = a * b + c
-//   reduce4(a, b, c, d)  a quad of the four vectors' lane sums, by a tree fixed per V
-//   quad              four floats: one tile row of outputs, for the epilogue
-//   q_set1, q_add, q_mul, q_fma, q_min, q_max, q_div, q_load(p, n), q_store(p, n, v) (n <= 4)
-//   exact_erf, q_erf  whether GELU uses the C library's erf (the scalar code) or erf_rational
+//   reg, width        a vector of `width` floats
+//   nv                the widest panel of x, in vectors (panel_rows = nv * width rows)
+//   accumulators      how many vector accumulators a tile keeps: nv vectors of x by
+//                     accumulators / nv rows of W
+//   zero, set1, load(p) (p 64-byte aligned), store(p, v) (any p), broadcast(p) (*p in every lane),
+//   fma(a, b, c) = a * b + c (rounded once, but in the scalar code), add, mul, min, max, div, pin (keeps a loaded vector in a register)
+//   exact_erf, erf    whether GELU uses the C library's erf (the scalar code) or erf_rational
 
 // ---- Scalar: one float per "vector"; the reference for targets without SIMD code.
 namespace gemm_scalar {
 struct V {
   using reg = float;
   static constexpr std::size_t width = 1;
-  static constexpr int mr = 3, nr = 4;
+  static constexpr int nv = 4, accumulators = 16;
   static constexpr bool exact_erf = true;
   static reg zero() { return 0.0f; }
+  static reg set1(float s) { return s; }
   static reg load(const float* p) { return *p; }
-  static reg load_part(const float* p, int) { return *p; }
-  static reg fma(reg a, reg b, reg c) { return a * b + c; }
+  static void store(float* p, reg a) { *p = a; }
+  static reg broadcast(const float* p) { return *p; }
+  static reg fma(reg a, reg b, reg c) { return a * b + c; }  // std::fma may be a slow library call
+  static reg add(reg a, reg b) { return a + b; }
+  static reg mul(reg a, reg b) { return a * b; }
+  static reg min(reg a, reg b) { return std::min(a, b); }
+  static reg max(reg a, reg b) { return std::max(a, b); }
+  static reg div(reg a, reg b) { return a / b; }
+  static reg erf(reg a) { return std::erf(a); }
   static reg pin(reg a) { return a; }
-
-  struct quad {
-    float v[4];
-  };
-  static quad reduce4(reg a, reg b, reg c, reg d) { return {{a, b, c, d}}; }
-  static quad q_set1(float s) { return {{s, s, s, s}}; }
-  template <typename F>
-  static quad map(quad a, quad b, F f) {
-    for (int l = 0; l < 4; ++l) a.v[l] = f(a.v[l], b.v[l]);
-    return a;
-  }
-  static quad q_add(quad a, quad b) { return map(a, b, [](float s, float t) { return s + t; }); }
-  static quad q_mul(quad a, quad b) { return map(a, b, [](float s, float t) { return s * t; }); }
-  static quad q_min(quad a, quad b) { return map(a, b, [](float s, float t) { return std::min(s, t); }); }
-  static quad q_max(quad a, quad b) { return map(a, b, [](float s, float t) { return std::max(s, t); }); }
-  static quad q_div(quad a, quad b) { return map(a, b, [](float s, float t) { return s / t; }); }
-  static quad q_fma(quad a, quad b, quad c) { return q_add(q_mul(a, b), c); }
-  static quad q_erf(quad a) {
-    for (float& s : a.v) s = std::erf(s);
-    return a;
-  }
-  static quad q_load(const float* p, int n) {
-    quad q{};
-    std::memcpy(q.v, p, sizeof(float) * static_cast<std::size_t>(n));
-    return q;
-  }
-  static void q_store(float* p, int n, quad q) { std::memcpy(p, q.v, sizeof(float) * static_cast<std::size_t>(n)); }
 };
 #include "gemm_kernel.inc"
 }  // namespace gemm_scalar
 
 #if MINILM_GEMM_X86
-namespace {
-// _mm256_maskload_ps masks: the first n of 8 lanes, read at tail_mask_bits + 8 - n.
-alignas(64) const int tail_mask_bits[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
-}  // namespace
-
 MINILM_TARGET_PUSH_AVX2
 namespace gemm_avx2 {
-// The epilogue's quad (one __m128) and the lane reduction, shared with AVX-512.
-struct quad_ops {
-  using quad = __m128;
-  static constexpr bool exact_erf = false;
-  static quad q_erf(quad a) { return a; }  // unused: exact_erf is false
-  static quad q_set1(float s) { return _mm_set1_ps(s); }
-  static quad q_add(quad a, quad b) { return _mm_add_ps(a, b); }
-  static quad q_mul(quad a, quad b) { return _mm_mul_ps(a, b); }
-  static quad q_fma(quad a, quad b, quad c) { return _mm_fmadd_ps(a, b, c); }
-  static quad q_min(quad a, quad b) { return _mm_min_ps(a, b); }
-  static quad q_max(quad a, quad b) { return _mm_max_ps(a, b); }
-  static quad q_div(quad a, quad b) { return _mm_div_ps(a, b); }
-  static quad q_load(const float* p, int n) {
-    if (n == 4) return _mm_loadu_ps(p);
-    alignas(16) float t[4] = {};
-    std::memcpy(t, p, sizeof(float) * static_cast<std::size_t>(n));
-    return _mm_load_ps(t);
-  }
-  static void q_store(float* p, int n, quad q) {
-    if (n == 4) return _mm_storeu_ps(p, q);
-    alignas(16) float t[4];
-    _mm_store_ps(t, q);
-    std::memcpy(p, t, sizeof(float) * static_cast<std::size_t>(n));
-  }
-  // Lane l of the result: ((v[0] + v[1]) + (v[2] + v[3])) + ((v[4] + v[5]) + (v[6] + v[7])), v the
-  // l-th argument (_mm256_hadd_ps adds neighbours within each 128-bit half).
-  static quad reduce8x4(__m256 a, __m256 b, __m256 c, __m256 d) {
-    const __m256 sums = _mm256_hadd_ps(_mm256_hadd_ps(a, b), _mm256_hadd_ps(c, d));
-    return _mm_add_ps(_mm256_castps256_ps128(sums), _mm256_extractf128_ps(sums, 1));
-  }
-};
-
-struct V : quad_ops {
+struct V {
   using reg = __m256;
   static constexpr std::size_t width = 8;
-  // 12 accumulators + 3 rows of x in 16 ymm registers; W comes in as a memory operand.
-  static constexpr int mr = 3, nr = 4;
+  // 12 accumulators + 3 vectors of x + 1 broadcast of W in 16 ymm registers.
+  static constexpr int nv = 3, accumulators = 12;
+  static constexpr bool exact_erf = false;
+  static reg erf(reg a) { return a; }  // unused: exact_erf is false
   static reg zero() { return _mm256_setzero_ps(); }
-  static reg load(const float* p) { return _mm256_loadu_ps(p); }
-  static reg load_part(const float* p, int n) {
-    return _mm256_maskload_ps(p, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(tail_mask_bits + 8 - n)));
-  }
+  static reg set1(float s) { return _mm256_set1_ps(s); }
+  static reg load(const float* p) { return _mm256_load_ps(p); }
+  static void store(float* p, reg a) { _mm256_storeu_ps(p, a); }
+  static reg broadcast(const float* p) { return _mm256_broadcast_ss(p); }
   static reg fma(reg a, reg b, reg c) { return _mm256_fmadd_ps(a, b, c); }
+  static reg add(reg a, reg b) { return _mm256_add_ps(a, b); }
+  static reg mul(reg a, reg b) { return _mm256_mul_ps(a, b); }
+  static reg min(reg a, reg b) { return _mm256_min_ps(a, b); }
+  static reg max(reg a, reg b) { return _mm256_max_ps(a, b); }
+  static reg div(reg a, reg b) { return _mm256_div_ps(a, b); }
   // Keeps a loaded vector in a register for all its uses: tuned for some processors
   // (-march=znver3), GCC otherwise folds the load into every fused multiply-add that uses it,
-  // which doubles the loads and halves the speed.
+  // which multiplies the loads.
   static reg pin(reg a) {
 #if !defined(MINILM_GEMM_EMULATE_SIMD)
     __asm__("" : "+x"(a));
 #endif
     return a;
   }
-  static quad reduce4(reg a, reg b, reg c, reg d) { return reduce8x4(a, b, c, d); }
 };
 #include "gemm_kernel.inc"
 }  // namespace gemm_avx2
@@ -169,44 +119,32 @@ MINILM_TARGET_POP
 
 MINILM_TARGET_PUSH_AVX512
 namespace gemm_avx512 {
-struct V : gemm_avx2::quad_ops {
+struct V {
   using reg = __m512;
   static constexpr std::size_t width = 16;
-  // 16 accumulators + 4 rows of x, of 32 zmm registers.
-  static constexpr int mr = 4, nr = 4;
+  // 24 accumulators + 2 vectors of x + 1 broadcast of W, of 32 zmm registers.
+  static constexpr int nv = 2, accumulators = 24;
+  static constexpr bool exact_erf = false;
+  static reg erf(reg a) { return a; }  // unused: exact_erf is false
   static reg zero() { return _mm512_setzero_ps(); }
-  static reg load(const float* p) { return _mm512_loadu_ps(p); }
-  static reg load_part(const float* p, int n) {
-#if defined(MINILM_GEMM_EMULATE_SIMD)  // SIMDe 0.7 has no _mm512_maskz_loadu_ps
-    alignas(64) float t[16] = {};
-    std::memcpy(t, p, sizeof(float) * static_cast<std::size_t>(n));
-    return _mm512_load_ps(t);
-#else
-    return _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << n) - 1u), p);
-#endif
-  }
+  static reg set1(float s) { return _mm512_set1_ps(s); }
+  static reg load(const float* p) { return _mm512_load_ps(p); }
+  static void store(float* p, reg a) { _mm512_storeu_ps(p, a); }
+  static reg broadcast(const float* p) { return _mm512_set1_ps(*p); }
   static reg fma(reg a, reg b, reg c) { return _mm512_fmadd_ps(a, b, c); }
+  static reg add(reg a, reg b) { return _mm512_add_ps(a, b); }
+  static reg mul(reg a, reg b) { return _mm512_mul_ps(a, b); }
+  // Not _mm512_min_ps / _mm512_max_ps: GCC 12's header makes every use of those warn
+  // (-Wmaybe-uninitialized on _mm512_undefined_ps, GCC bug 105593); all-ones masks instead.
+  static reg min(reg a, reg b) { return _mm512_maskz_min_ps(static_cast<__mmask16>(0xffff), a, b); }
+  static reg max(reg a, reg b) { return _mm512_maskz_max_ps(static_cast<__mmask16>(0xffff), a, b); }
+  static reg div(reg a, reg b) { return _mm512_div_ps(a, b); }
   static reg pin(reg a) {  // as in gemm_avx2
 #if !defined(MINILM_GEMM_EMULATE_SIMD)
     __asm__("" : "+v"(a));
 #endif
     return a;
   }
-  static __m256 halves(reg a) {
-    // Not _mm512_castps512_ps256 / _mm512_extractf64x4_pd: GCC 12's header makes every use of
-    // those warn (-Wmaybe-uninitialized, GCC bug 105593).
-#if defined(MINILM_GEMM_EMULATE_SIMD)
-    alignas(64) float t[16];
-    _mm512_store_ps(t, a);
-    const __m256 low = _mm256_load_ps(t), high = _mm256_load_ps(t + 8);
-#else
-    const __m256 low = __builtin_shufflevector(a, a, 0, 1, 2, 3, 4, 5, 6, 7);
-    const __m256 high = __builtin_shufflevector(a, a, 8, 9, 10, 11, 12, 13, 14, 15);
-#endif
-    return _mm256_add_ps(low, high);
-  }
-  // v[i] + v[i + 8] first, then the AVX2 tree.
-  static quad reduce4(reg a, reg b, reg c, reg d) { return reduce8x4(halves(a), halves(b), halves(c), halves(d)); }
 };
 #include "gemm_kernel.inc"
 }  // namespace gemm_avx512
@@ -217,36 +155,23 @@ MINILM_TARGET_POP
 namespace gemm_neon {
 struct V {
   using reg = float32x4_t;
-  using quad = float32x4_t;
   static constexpr std::size_t width = 4;
-  // 16 accumulators + 4 rows of x, of 32 q registers.
-  static constexpr int mr = 4, nr = 4;
+  // 24 accumulators + 4 vectors of x + 1 broadcast of W, of 32 q registers.
+  static constexpr int nv = 4, accumulators = 24;
   static constexpr bool exact_erf = false;
+  static reg erf(reg a) { return a; }  // unused: exact_erf is false
   static reg zero() { return vdupq_n_f32(0.0f); }
+  static reg set1(float s) { return vdupq_n_f32(s); }
   static reg load(const float* p) { return vld1q_f32(p); }
-  static reg load_part(const float* p, int n) {
-    float t[4] = {};
-    std::memcpy(t, p, sizeof(float) * static_cast<std::size_t>(n));
-    return vld1q_f32(t);
-  }
+  static void store(float* p, reg a) { vst1q_f32(p, a); }
+  static reg broadcast(const float* p) { return vld1q_dup_f32(p); }
   static reg fma(reg a, reg b, reg c) { return vfmaq_f32(c, a, b); }
-  static reg pin(reg a) {  // as in gemm_avx2
-#if !defined(MINILM_GEMM_EMULATE_SIMD)
-    __asm__("" : "+w"(a));
-#endif
-    return a;
-  }
-  // Lane l of the result: (v[0] + v[1]) + (v[2] + v[3]), v the l-th argument.
-  static quad reduce4(reg a, reg b, reg c, reg d) { return vpaddq_f32(vpaddq_f32(a, b), vpaddq_f32(c, d)); }
-  static quad q_erf(quad a) { return a; }  // unused: exact_erf is false
-  static quad q_set1(float s) { return vdupq_n_f32(s); }
-  static quad q_add(quad a, quad b) { return vaddq_f32(a, b); }
-  static quad q_mul(quad a, quad b) { return vmulq_f32(a, b); }
-  static quad q_fma(quad a, quad b, quad c) { return vfmaq_f32(c, a, b); }
-  static quad q_min(quad a, quad b) { return vminq_f32(a, b); }
-  static quad q_max(quad a, quad b) { return vmaxq_f32(a, b); }
+  static reg add(reg a, reg b) { return vaddq_f32(a, b); }
+  static reg mul(reg a, reg b) { return vmulq_f32(a, b); }
+  static reg min(reg a, reg b) { return vminq_f32(a, b); }
+  static reg max(reg a, reg b) { return vmaxq_f32(a, b); }
 #if defined(MINILM_GEMM_EMULATE_SIMD)  // SIMDe 0.7 has no vdivq_f32
-  static quad q_div(quad a, quad b) {
+  static reg div(reg a, reg b) {
     float s[4], t[4];
     vst1q_f32(s, a);
     vst1q_f32(t, b);
@@ -254,13 +179,13 @@ struct V {
     return vld1q_f32(s);
   }
 #else
-  static quad q_div(quad a, quad b) { return vdivq_f32(a, b); }
+  static reg div(reg a, reg b) { return vdivq_f32(a, b); }
 #endif
-  static quad q_load(const float* p, int n) { return load_part(p, n); }
-  static void q_store(float* p, int n, quad q) {
-    float t[4];
-    vst1q_f32(t, q);
-    std::memcpy(p, t, sizeof(float) * static_cast<std::size_t>(n));
+  static reg pin(reg a) {  // as in gemm_avx2
+#if !defined(MINILM_GEMM_EMULATE_SIMD)
+    __asm__("" : "+w"(a));
+#endif
+    return a;
   }
 };
 #include "gemm_kernel.inc"
@@ -269,27 +194,33 @@ struct V {
 
 namespace {
 
-using block_fn = void (*)(const dense_args&, std::size_t, std::size_t, std::size_t, std::size_t);
+using block_fn = void (*)(const dense_args&, std::size_t, std::size_t, std::size_t, std::size_t, std::size_t);
 
 struct isa_kernel {
   block_fn block;
-  std::size_t mr, nr;
+  std::size_t panel_rows;  // rows of x per panel
+  std::size_t w_rows;      // a multiple of every tile's rows of W
 };
+
+template <typename V, block_fn block>
+constexpr isa_kernel kernel_of() {
+  return {block, V::nv * V::width, static_cast<std::size_t>(V::accumulators)};
+}
 
 isa_kernel kernel_for(gemm_isa isa) {
   switch (isa) {
 #if MINILM_GEMM_X86
     case gemm_isa::avx2:
-      return {gemm_avx2::block, gemm_avx2::V::mr, gemm_avx2::V::nr};
+      return kernel_of<gemm_avx2::V, gemm_avx2::block>();
     case gemm_isa::avx512:
-      return {gemm_avx512::block, gemm_avx512::V::mr, gemm_avx512::V::nr};
+      return kernel_of<gemm_avx512::V, gemm_avx512::block>();
 #endif
 #if MINILM_GEMM_NEON
     case gemm_isa::neon:
-      return {gemm_neon::block, gemm_neon::V::mr, gemm_neon::V::nr};
+      return kernel_of<gemm_neon::V, gemm_neon::block>();
 #endif
     default:
-      return {gemm_scalar::block, gemm_scalar::V::mr, gemm_scalar::V::nr};
+      return kernel_of<gemm_scalar::V, gemm_scalar::block>();
   }
 }
 
@@ -346,17 +277,19 @@ const char* gemm_isa_name(gemm_isa isa) noexcept {
 void dense(const dense_args& a, thread_pool& pool) { dense(a, pool, best_gemm_isa()); }
 
 void dense(const dense_args& a, thread_pool& pool, gemm_isa isa) {
+  const std::size_t ldw = a.ldw != 0 ? a.ldw : a.k;
   assert(gemm_isa_supported(isa));
-  assert(a.ldx >= a.k && a.ldy >= a.n && (!a.residual || a.ldr >= a.n));
+  assert((a.incx != 1 || a.ldx >= a.k) && (a.incy != 1 || a.ldy >= a.n) && (!a.residual || a.ldr >= a.n));
   if (a.m == 0 || a.n == 0) return;
   const isa_kernel kernel = kernel_for(isa);
 
-  // Row blocks: as many rows of x as fit in about 256 KiB (a share of L2), in whole register
-  // tiles, then evened out so that the last block is not a sliver.
+  // Row blocks: as many rows of x as fit in about 384 KiB (a share of L2, where the block's
+  // transposed panels stay), in whole panels, then evened out so that the last block is not a
+  // sliver.
   const std::size_t row_bytes = std::max<std::size_t>(a.k, 1) * sizeof(float);
-  std::size_t rows = std::max(kernel.mr, (std::size_t{256} << 10) / row_bytes / kernel.mr * kernel.mr);
+  std::size_t rows = std::max(kernel.panel_rows, (std::size_t{384} << 10) / row_bytes / kernel.panel_rows * kernel.panel_rows);
   const std::size_t n_row_blocks = (a.m + rows - 1) / rows;
-  rows = std::min(rows, round_up((a.m + n_row_blocks - 1) / n_row_blocks, kernel.mr));
+  rows = std::min(rows, round_up((a.m + n_row_blocks - 1) / n_row_blocks, kernel.panel_rows));
 
   // With several threads, about four tasks per thread (so that a thread slowed down by other
   // load hands work over); when there are too few row blocks for that, output features are
@@ -366,14 +299,14 @@ void dense(const dense_args& a, thread_pool& pool, gemm_isa isa) {
   std::size_t cols = a.n;
   if (n_threads > 1 && n_row_blocks < 4 * n_threads) {
     const std::size_t n_col_blocks = (4 * n_threads + n_row_blocks - 1) / n_row_blocks;
-    cols = std::max(kernel.nr, round_up((a.n + n_col_blocks - 1) / n_col_blocks, kernel.nr));
+    cols = std::max(kernel.w_rows, round_up((a.n + n_col_blocks - 1) / n_col_blocks, kernel.w_rows));
   }
   const std::size_t n_col_blocks = (a.n + cols - 1) / cols;
   const std::size_t n_rb = (a.m + rows - 1) / rows;
 
   pool.run(n_rb * n_col_blocks, [&](std::size_t task, std::size_t) {
     const std::size_t rb = task / n_col_blocks, cb = task % n_col_blocks;
-    kernel.block(a, rb * rows, std::min(a.m, (rb + 1) * rows), cb * cols, std::min(a.n, (cb + 1) * cols));
+    kernel.block(a, ldw, rb * rows, std::min(a.m, (rb + 1) * rows), cb * cols, std::min(a.n, (cb + 1) * cols));
   });
 }
 

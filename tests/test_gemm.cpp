@@ -175,6 +175,43 @@ TEST_CASE("dense: the residual may be y itself") {
   }
 }
 
+TEST_CASE("dense: W is read in place through its strides, as attention reads K and V") {
+  // A (tokens, hidden) matrix of which one head's columns are used as W (rows 19 apart, as K
+  // is) and as W transposed (columns 19 apart, as V is): the results are bitwise those of the
+  // same W copied out contiguously.
+  thread_pool pool(2);
+  const std::size_t tokens = 29, hidden = 19, d = 5, col = 7;
+  const std::vector<float> kv = random_floats(tokens * hidden, 5);
+  for (gemm_isa isa : runnable_isas()) {
+    CAPTURE(minilm::detail::gemm_isa_name(isa));
+    // As K: W (tokens, d), element (j, p) at kv[j*hidden + col + p].
+    problem rows(11, tokens, d, true, false, false, 21);
+    for (std::size_t j = 0; j < tokens; ++j) std::copy_n(kv.data() + j * hidden + col, d, rows.w.data() + j * d);
+    problem strided = rows;
+    minilm::detail::dense(rows.args(), pool, isa);
+    dense_args a = strided.args();
+    a.w = kv.data() + col;
+    a.ldw = hidden;
+    minilm::detail::dense(a, pool, isa);
+    CHECK(same_bits(strided.y.data(), rows.y.data(), rows.y.size()));
+
+    // As V^T: W (d, tokens), element (j, p) at kv[p*hidden + col + j].
+    problem cols(11, d, tokens, false, true, false, 22);
+    for (std::size_t j = 0; j < d; ++j) {
+      for (std::size_t p = 0; p < tokens; ++p) cols.w[j * tokens + p] = kv[p * hidden + col + j];
+    }
+    problem transposed = cols;
+    minilm::detail::dense(cols.args(), pool, isa);
+    check_against_reference(cols, minilm::detail::gemm_isa_name(isa));
+    a = transposed.args();
+    a.w = kv.data() + col;
+    a.ldw = 1;
+    a.incw = hidden;
+    minilm::detail::dense(a, pool, isa);
+    CHECK(same_bits(transposed.y.data(), cols.y.data(), cols.y.size()));
+  }
+}
+
 TEST_CASE("dense: GELU follows 0.5 v (1 + erf(v / sqrt 2)) across its range") {
   // With k = 1, x = v and w = 1, y is GELU(v) exactly as the kernel's epilogue computes it.
   thread_pool pool(1);

@@ -166,6 +166,23 @@ TEST_CASE("the encoder embeds hostile lines as finite unit vectors, and refuses 
   check_error(error_of([&] { model.encode_one("bad \xff byte"); }), errc::invalid_text, {"byte offset 4"});
 }
 
+TEST_CASE("a sequence longer than the forward pass takes is refused before anything is allocated") {
+  // A model whose positions allow it; its attention scores alone would be 1 GiB per thread.
+  test_support::temp_dir dir;
+  test_support::tiny_bert shape;
+  shape.positions = 20000;
+  test_support::write_tiny_bert_folder(dir.path(), shape);
+  const auto model = minilm::encoder::load(dir.path());
+  const std::size_t length = 16385;
+  std::vector<std::int32_t> ids(length, 5);
+  const std::vector<std::size_t> offsets = {0, length};
+  check_error(error_of([&] { model.encode_ids(ids, offsets); }), errc::invalid_argument,
+              {"sequence 0 has 16385 tokens, more than the 16384 the forward pass takes"});
+  ids.resize(300);
+  const std::vector<std::size_t> short_offsets = {0, 300};
+  CHECK(model.encode_ids(ids, short_offsets).size() == 1);
+}
+
 TEST_CASE("the command-line tool: hostile stdin gives documented output or a message and exit code 1") {
   if (malformed::cli_path() == nullptr) {
     MESSAGE("skipped: the minilm tool was not built (-Dexamples=disabled)");

@@ -15,6 +15,13 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 what=${1:-all}
+case "$what" in
+  asan | tsan | all) ;;
+  *)
+    echo "usage: tools/sanitize.sh [asan|tsan|all] (got '$what')" >&2
+    exit 2
+    ;;
+esac
 asan_build=${MINILM_ASAN_BUILD:-build-asan}
 tsan_build=${MINILM_TSAN_BUILD:-build-tsan}
 results=${MINILM_SANITIZE_RESULTS:-$asan_build/sanitize-results.json}

@@ -112,7 +112,8 @@ class encoder {
 
   // The same from token ids: sequence i is ids[offsets[i] .. offsets[i+1]), [CLS] ... [SEP]
   // included, type ids 0. Ids out of range, empty sequences or sequences longer than
-  // max_position_embeddings are errc::invalid_argument.
+  // max_position_embeddings (or than 16384 tokens, whatever the model allows) are
+  // errc::invalid_argument.
   embeddings encode_ids(std::span<const std::int32_t> ids, std::span<const std::size_t> offsets,
                         const encode_options& options = {}) const;
   embeddings encode_ids(const packed_batch& batch, workspace& ws, const encode_options& options = {}) const;

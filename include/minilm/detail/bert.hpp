@@ -35,9 +35,13 @@ struct token_batch {
   std::size_t n_tokens() const noexcept { return ids.size(); }
 };
 
+// The longest sequence the forward pass takes, whatever max_position_embeddings says: its
+// attention scores take length^2 floats per thread (1 GiB at this length).
+inline constexpr std::size_t max_sequence_tokens = 16384;
+
 // Throws errc::invalid_argument naming the sequence and token when the batch does not fit the
-// model: ids or type ids out of range, a sequence longer than max_position_embeddings or empty,
-// offsets that do not tile the ids.
+// model: ids or type ids out of range, a sequence longer than max_position_embeddings (or
+// max_sequence_tokens) or empty, offsets that do not tile the ids.
 void check_token_batch(const token_batch& batch, const bert_config& config);
 
 // Float storage aligned to 64 bytes that only grows: reused across calls, it is touched once.
@@ -63,11 +67,7 @@ struct forward_scratch {
   float_buffer q, k, v;  // (n_tokens, hidden)
   float_buffer context;  // (n_tokens, hidden): attention output before its projection
   float_buffer ffn;      // (n_tokens, intermediate)
-  struct head_scratch {
-    float_buffer q, k, v, context;  // (length, head_size)
-    float_buffer scores;            // (length, length)
-  };
-  std::vector<head_scratch> heads;  // one per thread
+  std::vector<float_buffer> scores;  // (length, length), one per thread
 };
 
 // Runs the encoder over a checked batch. Afterwards scratch.x holds the last hidden states,

@@ -8,21 +8,24 @@
 //   a.m = m; a.n = n; a.k = k;
 //   detail::dense(a, pool);
 //
-// W is read in place (it may sit in a read-only mapping at any 4-byte alignment); nothing is
-// copied or repacked, so mapped weights stay shared between processes.
+// W is read in place (it may sit in a read-only mapping at any 4-byte alignment, and its rows
+// and columns may have any stride, so a transposed matrix or one head's columns are used as they
+// lie); nothing of W is copied or repacked, so mapped weights stay shared between processes.
 //
-// Why W is not packed: both operands of x * W^T are contiguous along k, so each output is a dot
-// product of two contiguous rows. The kernel keeps a tile of mr rows of x by nr rows of W in
-// vector registers, each accumulator summing the products whose index p falls in its lane
-// (p mod the vector width), and reduces the lanes with one fixed tree at the end.
+// How: each output is a chain of fused multiply-adds over k. The kernel copies a block of rows
+// of x, transposed, into a per-thread buffer (panels of a few vector widths of rows, each
+// column p of the panel contiguous), then for a tile of a few rows of W, broadcasts W[j, p] and
+// multiplies it into a vector of x[i.., p] for consecutive i: y[i.., j] += x[i.., p] * W[j, p]
+// for p = 0, 1, ..., k - 1. The tile of W stays in L1 while it meets every panel of the block;
+// the block stays in L2.
 //
-// Determinism: every output y[i, j] is computed by the same sequence of operations, fixed by k,
-// the vector width and the instruction set alone: lane-wise fused multiply-adds over p in
-// increasing order, the same lane-reduction tree, then + b[j], GELU, + residual[i, j]. The
-// blocking, the tile an element lands in (full or edge), the thread that runs it and the split
-// between threads change which elements are computed together, never how one is computed. So a
-// row's result is bitwise the same whatever m is, wherever the row sits among the m rows, and
-// whatever the thread count. (Different instruction sets may differ in the last bits.)
+// Determinism: every output y[i, j] is computed by the same sequence of operations, fixed by k
+// and the instruction set alone: v = 0, then v = fma(x[i, p], W[j, p], v) for p in increasing
+// order, then + b[j], GELU, + residual[i, j]. The blocking, the tile and the lane an element lands
+// in, the thread that runs it and the split between threads change which elements are computed
+// together, never how one is computed. So a row's result is bitwise the same whatever m is,
+// wherever the row sits among the m rows, and whatever the thread count. (Different
+// instruction sets may differ in the last bits.)
 #pragma once
 
 #include <cstddef>
@@ -39,22 +42,26 @@ namespace detail {
 enum class gemm_isa { scalar, avx2, avx512, neon };
 
 // What dense() computes: for i < m and j < n,
-//   v = sum over p < k of x[i*ldx + p] * w[j*k + p]  (in the order described above)
+//   v = sum over p < k of x[i*ldx + p*incx] * w[j*ldw + p*incw]  (in the order described above)
 //   v = v + bias[j]                 if bias
 //   v = 0.5 v (1 + erf(v / sqrt 2)) if gelu (the SIMD code computes erf as Eigen's
 //                                   generic_fast_erf_float does, the scalar code with std::erf;
 //                                   either is within 1e-6 of the exact GELU: tests/test_gemm.cpp)
 //   v = v + residual[i*ldr + j]     if residual
-//   y[i*ldy + j] = v
-// residual may be y itself (same pointer and stride); x must not overlap y.
+//   y[i*ldy + j*incy] = v
+// residual may be y itself (same pointer and strides); x must not overlap y. With ldy = 1 (y
+// column-major: a column of outputs contiguous) and no residual, whole vectors are stored.
 struct dense_args {
-  const float* x = nullptr;         // (m, k), row stride ldx
-  const float* w = nullptr;         // (n, k), row stride k
+  const float* x = nullptr;         // (m, k): element (i, p) at x[i*ldx + p*incx]
+  const float* w = nullptr;         // (n, k): element (j, p) at w[j*ldw + p*incw]
   const float* bias = nullptr;      // (n) or nullptr
   const float* residual = nullptr;  // (m, n), row stride ldr, or nullptr
-  float* y = nullptr;               // (m, n), row stride ldy
+  float* y = nullptr;               // (m, n): element (i, j) at y[i*ldy + j*incy]
   std::size_t m = 0, n = 0, k = 0;
   std::size_t ldx = 0, ldr = 0, ldy = 0;
+  std::size_t ldw = 0;   // 0: k (W's rows contiguous, one after the other)
+  std::size_t incw = 1;  // 1: each row of W contiguous; hidden, say, for a transposed slice
+  std::size_t incx = 1, incy = 1;
   bool gelu = false;
 };
 

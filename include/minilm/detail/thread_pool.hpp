@@ -4,17 +4,28 @@
 // handed out from an atomic counter; which thread runs a task never changes what the task
 // computes (every task writes its own slice of the output), so results do not depend on the
 // number of threads.
+//
+// A forward pass runs some sixty short loops back to back (about 50 us each for one query), so
+// waking a sleeping thread for each would cost as much as the work: between loops the workers
+// spin for a while (spin_time) before they sleep on a condition variable, and the caller spins
+// while the workers finish their last tasks.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
+#include <cstdint>
 #include <exception>
 #include <functional>
 #include <mutex>
 #include <thread>
 #include <utility>
 #include <vector>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
 
 #include "../version.hpp"
 
@@ -26,6 +37,9 @@ class thread_pool {
   // task(index, thread) runs for every index in [0, n_tasks); thread is in [0, size()).
   using task_fn = std::function<void(std::size_t index, std::size_t thread)>;
 
+  // How long an idle worker polls for the next loop before it goes to sleep.
+  static constexpr std::chrono::microseconds spin_time{200};
+
   explicit thread_pool(std::size_t n_threads) {
     if (n_threads == 0) n_threads = 1;
     workers_.reserve(n_threads - 1);
@@ -36,7 +50,8 @@ class thread_pool {
   ~thread_pool() {
     {
       std::lock_guard lock(mutex_);
-      stop_ = true;
+      stop_.store(true, std::memory_order_relaxed);
+      generation_.fetch_add(1, std::memory_order_release);
     }
     wake_.notify_all();
     for (auto& w : workers_) w.join();
@@ -52,25 +67,41 @@ class thread_pool {
       for (std::size_t i = 0; i < n_tasks; ++i) task(i, 0);
       return;
     }
+    task_ = &task;
+    n_tasks_ = n_tasks;
+    next_.store(0, std::memory_order_relaxed);
+    n_busy_.store(workers_.size(), std::memory_order_relaxed);
     {
+      // Under the mutex, so that a worker deciding to sleep either sees the new generation or
+      // is already waiting when notified.
       std::lock_guard lock(mutex_);
-      task_ = &task;
-      n_tasks_ = n_tasks;
-      next_.store(0);
-      n_busy_ = workers_.size();
-      ++generation_;
+      generation_.fetch_add(1, std::memory_order_release);
     }
-    wake_.notify_all();
+    if (n_sleeping_.load(std::memory_order_relaxed) != 0) wake_.notify_all();
     drain(0);
-    std::unique_lock lock(mutex_);
-    done_.wait(lock, [this] { return n_busy_ == 0; });
+    for (std::uint32_t spins = 0; n_busy_.load(std::memory_order_acquire) != 0; ++spins) {
+      if (spins < 4096) {
+        pause();
+      } else {
+        std::this_thread::yield();  // a worker was descheduled in its last task
+      }
+    }
     task_ = nullptr;
     if (failure_) std::rethrow_exception(std::exchange(failure_, nullptr));
   }
 
  private:
+  static void pause() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+    _mm_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+  }
+
   void drain(std::size_t thread) {
-    for (std::size_t i = next_.fetch_add(1); i < n_tasks_; i = next_.fetch_add(1)) {
+    for (std::size_t i = next_.fetch_add(1, std::memory_order_relaxed); i < n_tasks_;
+         i = next_.fetch_add(1, std::memory_order_relaxed)) {
       try {
         (*task_)(i, thread);
       } catch (...) {
@@ -80,32 +111,42 @@ class thread_pool {
     }
   }
 
+  // Waits for a generation other than seen and returns it: polls for spin_time, then sleeps.
+  std::uint64_t await(std::uint64_t seen) {
+    const auto give_up = std::chrono::steady_clock::now() + spin_time;
+    for (std::uint32_t spins = 1;; ++spins) {
+      const std::uint64_t g = generation_.load(std::memory_order_acquire);
+      if (g != seen) return g;
+      pause();
+      if (spins % 256 == 0 && std::chrono::steady_clock::now() > give_up) break;
+    }
+    std::unique_lock lock(mutex_);
+    n_sleeping_.fetch_add(1, std::memory_order_relaxed);
+    wake_.wait(lock, [&] { return generation_.load(std::memory_order_acquire) != seen; });
+    n_sleeping_.fetch_sub(1, std::memory_order_relaxed);
+    return generation_.load(std::memory_order_acquire);
+  }
+
   void work(std::size_t thread) {
-    std::size_t seen = 0;
+    std::uint64_t seen = 0;
     for (;;) {
-      {
-        std::unique_lock lock(mutex_);
-        wake_.wait(lock, [&] { return stop_ || generation_ != seen; });
-        if (stop_) return;
-        seen = generation_;
-      }
+      seen = await(seen);
+      if (stop_.load(std::memory_order_relaxed)) return;
       drain(thread);
-      {
-        std::lock_guard lock(mutex_);
-        if (--n_busy_ == 0) done_.notify_one();
-      }
+      n_busy_.fetch_sub(1, std::memory_order_acq_rel);
     }
   }
 
   std::vector<std::thread> workers_;
   std::mutex mutex_;
-  std::condition_variable wake_, done_;
+  std::condition_variable wake_;
   const task_fn* task_ = nullptr;
   std::size_t n_tasks_ = 0;
   std::atomic<std::size_t> next_{0};
-  std::size_t n_busy_ = 0;
-  std::size_t generation_ = 0;
-  bool stop_ = false;
+  std::atomic<std::size_t> n_busy_{0};
+  std::atomic<std::uint64_t> generation_{0};
+  std::atomic<std::size_t> n_sleeping_{0};
+  std::atomic<bool> stop_{false};
   std::exception_ptr failure_;
 };
 
