@@ -99,39 +99,15 @@ void embeddings(const bert_config& c, const bert_weights& w, const token_batch& 
   });
 }
 
-// probs = softmax(scale * scores) over each query's scores, in place, on the transposed scores
-// (length keys, length queries): row j holds key j's score for every query, so each step runs
-// over whole rows, a vector of queries at a time. Per query: x_j = scale * s_j, then
-// exp(x_j - max x), summed in key order, then times 1 / sum (torch's softmax on the scaled
-// scores). The maximum is exact in any order and every other step is element-wise, so a
-// query's result depends on its own scores alone. max and sum are (length) scratch.
-void scaled_softmax_columns(float* scores_t, std::size_t length, float scale, float* max, float* sum) {
-  const auto n = static_cast<Eigen::Index>(length);
-  auto row = [&](std::size_t j) { return vector_map(scores_t + j * length, n); };
-  vector_map m(max, n), s(sum, n);
-  row(0) *= scale;
-  m = row(0);
-  for (std::size_t j = 1; j < length; ++j) {
-    row(j) *= scale;
-    m = m.max(row(j));
-  }
-  s.setZero();
-  for (std::size_t j = 0; j < length; ++j) {
-    row(j) = (row(j) - m).exp();
-    s += row(j);
-  }
-  s = s.inverse();
-  for (std::size_t j = 0; j < length; ++j) row(j) *= s;
-}
-
 // Scaled dot-product attention, per sequence and head:
 //   context_h = softmax(Q_h K_h^T / sqrt(d)) V_h
 // q, k, v and context are (n_tokens, hidden), head h being columns [h*d, (h+1)*d). A sequence
 // only sees its own tokens, so there is no mask and nothing is computed for padding. Both
 // products go through detail::dense (one thread each: the heads are the parallel work), which
-// reads K_h and V_h in place through their strides; the scores are kept transposed, which is
-// how the kernel stores whole vectors of them and how the softmax runs over whole rows. Every
-// result depends only on the sequence's own tokens.
+// reads K_h and V_h in place through their strides; the scores are kept transposed (a column
+// per query), which is how the kernel stores whole vectors of them and how detail::
+// softmax_columns runs a vector of queries at a time. Every result depends only on the
+// sequence's own tokens.
 void attention(const bert_config& c, const token_batch& batch, const float* q, const float* k, const float* v,
                float* context, forward_scratch& scratch, thread_pool& pool) {
   const auto hidden = static_cast<std::size_t>(c.hidden_size);
@@ -145,7 +121,7 @@ void attention(const bert_config& c, const token_batch& batch, const float* q, c
     const std::size_t length = batch.offsets[s + 1] - first;
     const std::size_t head = first * hidden + h * d;  // where the head's first row starts
     float_buffer& buffer = scratch.scores[thread];
-    buffer.reserve(length * (length + 2));
+    buffer.reserve(length * length);
     float* scores_t = buffer.data();  // (length keys, length queries)
 
     dense_args qk;  // scores^T: element (query i, key j) at scores_t[j*length + i]
@@ -160,7 +136,7 @@ void attention(const bert_config& c, const token_batch& batch, const float* q, c
     qk.n = length;
     qk.k = d;
     dense(qk, serial);
-    scaled_softmax_columns(scores_t, length, scale, scores_t + length * length, scores_t + length * (length + 1));
+    softmax_columns(scores_t, length, length, length, scale);  // probs = softmax(q_h k_h^T / sqrt(d)), per query
 
     dense_args pv;  // context_h = probs v_h, (length, d); probs (i, j) at scores_t[j*length + i]
     pv.x = scores_t;

@@ -56,7 +56,9 @@ namespace detail {
 //                     accumulators / nv rows of W
 //   zero, set1, load(p) (p 64-byte aligned), store(p, v) (any p), broadcast(p) (*p in every lane),
 //   fma(a, b, c) = a * b + c (rounded once, but in the scalar code), add, mul, min, max, div, pin (keeps a loaded vector in a register)
+//   round (to nearest, ties to even), exp2i(n) = 2^n for whole n in [-126, 127]
 //   exact_erf, erf    whether GELU uses the C library's erf (the scalar code) or erf_rational
+//   exact_exp, exp    whether the softmax uses the C library's exp (the scalar code) or exp_poly
 
 // ---- Scalar: one float per "vector"; the reference for targets without SIMD code.
 namespace gemm_scalar {
@@ -64,7 +66,7 @@ struct V {
   using reg = float;
   static constexpr std::size_t width = 1;
   static constexpr int nv = 4, accumulators = 16;
-  static constexpr bool exact_erf = true;
+  static constexpr bool exact_erf = true, exact_exp = true;
   static reg zero() { return 0.0f; }
   static reg set1(float s) { return s; }
   static reg load(const float* p) { return *p; }
@@ -72,11 +74,15 @@ struct V {
   static reg broadcast(const float* p) { return *p; }
   static reg fma(reg a, reg b, reg c) { return a * b + c; }  // std::fma may be a slow library call
   static reg add(reg a, reg b) { return a + b; }
+  static reg sub(reg a, reg b) { return a - b; }
   static reg mul(reg a, reg b) { return a * b; }
   static reg min(reg a, reg b) { return std::min(a, b); }
   static reg max(reg a, reg b) { return std::max(a, b); }
   static reg div(reg a, reg b) { return a / b; }
   static reg erf(reg a) { return std::erf(a); }
+  static reg exp(reg a) { return std::exp(a); }
+  static reg round(reg a) { return std::nearbyint(a); }
+  static reg exp2i(reg n) { return std::ldexp(1.0f, static_cast<int>(n)); }
   static reg pin(reg a) { return a; }
 };
 #include "gemm_kernel.inc"
@@ -90,19 +96,26 @@ struct V {
   static constexpr std::size_t width = 8;
   // 12 accumulators + 3 vectors of x + 1 broadcast of W in 16 ymm registers.
   static constexpr int nv = 3, accumulators = 12;
-  static constexpr bool exact_erf = false;
+  static constexpr bool exact_erf = false, exact_exp = false;
   static reg erf(reg a) { return a; }  // unused: exact_erf is false
+  static reg exp(reg a) { return a; }  // unused: exact_exp is false
   static reg zero() { return _mm256_setzero_ps(); }
   static reg set1(float s) { return _mm256_set1_ps(s); }
-  static reg load(const float* p) { return _mm256_load_ps(p); }
+  static reg load(const float* p) { return _mm256_loadu_ps(p); }
   static void store(float* p, reg a) { _mm256_storeu_ps(p, a); }
   static reg broadcast(const float* p) { return _mm256_broadcast_ss(p); }
   static reg fma(reg a, reg b, reg c) { return _mm256_fmadd_ps(a, b, c); }
   static reg add(reg a, reg b) { return _mm256_add_ps(a, b); }
+  static reg sub(reg a, reg b) { return _mm256_sub_ps(a, b); }
   static reg mul(reg a, reg b) { return _mm256_mul_ps(a, b); }
   static reg min(reg a, reg b) { return _mm256_min_ps(a, b); }
   static reg max(reg a, reg b) { return _mm256_max_ps(a, b); }
   static reg div(reg a, reg b) { return _mm256_div_ps(a, b); }
+  static reg round(reg a) { return _mm256_round_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+  static reg exp2i(reg n) {
+    const __m256i e = _mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(e, 23));
+  }
   // Keeps a loaded vector in a register for all its uses: tuned for some processors
   // (-march=znver3), GCC otherwise folds the load into every fused multiply-add that uses it,
   // which multiplies the loads.
@@ -124,21 +137,27 @@ struct V {
   static constexpr std::size_t width = 16;
   // 24 accumulators + 2 vectors of x + 1 broadcast of W, of 32 zmm registers.
   static constexpr int nv = 2, accumulators = 24;
-  static constexpr bool exact_erf = false;
+  static constexpr bool exact_erf = false, exact_exp = false;
   static reg erf(reg a) { return a; }  // unused: exact_erf is false
+  static reg exp(reg a) { return a; }  // unused: exact_exp is false
   static reg zero() { return _mm512_setzero_ps(); }
   static reg set1(float s) { return _mm512_set1_ps(s); }
-  static reg load(const float* p) { return _mm512_load_ps(p); }
+  static reg load(const float* p) { return _mm512_loadu_ps(p); }
   static void store(float* p, reg a) { _mm512_storeu_ps(p, a); }
   static reg broadcast(const float* p) { return _mm512_set1_ps(*p); }
   static reg fma(reg a, reg b, reg c) { return _mm512_fmadd_ps(a, b, c); }
   static reg add(reg a, reg b) { return _mm512_add_ps(a, b); }
+  static reg sub(reg a, reg b) { return _mm512_sub_ps(a, b); }
   static reg mul(reg a, reg b) { return _mm512_mul_ps(a, b); }
-  // Not _mm512_min_ps / _mm512_max_ps: GCC 12's header makes every use of those warn
-  // (-Wmaybe-uninitialized on _mm512_undefined_ps, GCC bug 105593); all-ones masks instead.
-  static reg min(reg a, reg b) { return _mm512_maskz_min_ps(static_cast<__mmask16>(0xffff), a, b); }
-  static reg max(reg a, reg b) { return _mm512_maskz_max_ps(static_cast<__mmask16>(0xffff), a, b); }
+  // Not _mm512_min_ps, _mm512_roundscale_ps and the like: GCC 12's header makes every use of
+  // those warn (-Wmaybe-uninitialized on _mm512_undefined_ps, GCC bug 105593); their zero-masked
+  // forms with every lane set instead.
+  static constexpr __mmask16 all = 0xffff;
+  static reg min(reg a, reg b) { return _mm512_maskz_min_ps(all, a, b); }
+  static reg max(reg a, reg b) { return _mm512_maskz_max_ps(all, a, b); }
   static reg div(reg a, reg b) { return _mm512_div_ps(a, b); }
+  static reg round(reg a) { return _mm512_maskz_roundscale_ps(all, a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+  static reg exp2i(reg n) { return _mm512_maskz_scalef_ps(all, _mm512_set1_ps(1.0f), n); }  // 1 * 2^n
   static reg pin(reg a) {  // as in gemm_avx2
 #if !defined(MINILM_GEMM_EMULATE_SIMD)
     __asm__("" : "+v"(a));
@@ -158,8 +177,9 @@ struct V {
   static constexpr std::size_t width = 4;
   // 24 accumulators + 4 vectors of x + 1 broadcast of W, of 32 q registers.
   static constexpr int nv = 4, accumulators = 24;
-  static constexpr bool exact_erf = false;
+  static constexpr bool exact_erf = false, exact_exp = false;
   static reg erf(reg a) { return a; }  // unused: exact_erf is false
+  static reg exp(reg a) { return a; }  // unused: exact_exp is false
   static reg zero() { return vdupq_n_f32(0.0f); }
   static reg set1(float s) { return vdupq_n_f32(s); }
   static reg load(const float* p) { return vld1q_f32(p); }
@@ -167,6 +187,7 @@ struct V {
   static reg broadcast(const float* p) { return vld1q_dup_f32(p); }
   static reg fma(reg a, reg b, reg c) { return vfmaq_f32(c, a, b); }
   static reg add(reg a, reg b) { return vaddq_f32(a, b); }
+  static reg sub(reg a, reg b) { return vsubq_f32(a, b); }
   static reg mul(reg a, reg b) { return vmulq_f32(a, b); }
   static reg min(reg a, reg b) { return vminq_f32(a, b); }
   static reg max(reg a, reg b) { return vmaxq_f32(a, b); }
@@ -181,6 +202,8 @@ struct V {
 #else
   static reg div(reg a, reg b) { return vdivq_f32(a, b); }
 #endif
+  static reg round(reg a) { return vrndnq_f32(a); }
+  static reg exp2i(reg n) { return vreinterpretq_f32_s32(vshlq_n_s32(vaddq_s32(vcvtq_s32_f32(n), vdupq_n_s32(127)), 23)); }
   static reg pin(reg a) {  // as in gemm_avx2
 #if !defined(MINILM_GEMM_EMULATE_SIMD)
     __asm__("" : "+w"(a));
@@ -195,32 +218,34 @@ struct V {
 namespace {
 
 using block_fn = void (*)(const dense_args&, std::size_t, std::size_t, std::size_t, std::size_t, std::size_t);
+using softmax_fn = void (*)(float*, std::size_t, std::size_t, std::size_t, float);
 
 struct isa_kernel {
   block_fn block;
+  softmax_fn softmax;
   std::size_t panel_rows;  // rows of x per panel
   std::size_t w_rows;      // a multiple of every tile's rows of W
 };
 
-template <typename V, block_fn block>
+template <typename V, block_fn block, softmax_fn softmax>
 constexpr isa_kernel kernel_of() {
-  return {block, V::nv * V::width, static_cast<std::size_t>(V::accumulators)};
+  return {block, softmax, V::nv * V::width, static_cast<std::size_t>(V::accumulators)};
 }
 
 isa_kernel kernel_for(gemm_isa isa) {
   switch (isa) {
 #if MINILM_GEMM_X86
     case gemm_isa::avx2:
-      return kernel_of<gemm_avx2::V, gemm_avx2::block>();
+      return kernel_of<gemm_avx2::V, gemm_avx2::block, gemm_avx2::softmax_columns>();
     case gemm_isa::avx512:
-      return kernel_of<gemm_avx512::V, gemm_avx512::block>();
+      return kernel_of<gemm_avx512::V, gemm_avx512::block, gemm_avx512::softmax_columns>();
 #endif
 #if MINILM_GEMM_NEON
     case gemm_isa::neon:
-      return kernel_of<gemm_neon::V, gemm_neon::block>();
+      return kernel_of<gemm_neon::V, gemm_neon::block, gemm_neon::softmax_columns>();
 #endif
     default:
-      return kernel_of<gemm_scalar::V, gemm_scalar::block>();
+      return kernel_of<gemm_scalar::V, gemm_scalar::block, gemm_scalar::softmax_columns>();
   }
 }
 
@@ -308,6 +333,16 @@ void dense(const dense_args& a, thread_pool& pool, gemm_isa isa) {
     const std::size_t rb = task / n_col_blocks, cb = task % n_col_blocks;
     kernel.block(a, ldw, rb * rows, std::min(a.m, (rb + 1) * rows), cb * cols, std::min(a.n, (cb + 1) * cols));
   });
+}
+
+void softmax_columns(float* s, std::size_t ld, std::size_t rows, std::size_t cols, float scale) {
+  softmax_columns(s, ld, rows, cols, scale, best_gemm_isa());
+}
+
+void softmax_columns(float* s, std::size_t ld, std::size_t rows, std::size_t cols, float scale, gemm_isa isa) {
+  assert(gemm_isa_supported(isa) && ld >= cols);
+  if (rows == 0 || cols == 0) return;
+  kernel_for(isa).softmax(s, ld, rows, cols, scale);
 }
 
 }  // namespace detail

@@ -212,6 +212,54 @@ TEST_CASE("dense: W is read in place through its strides, as attention reads K a
   }
 }
 
+TEST_CASE("softmax_columns: against a double-precision reference, and a column alone is bitwise the same") {
+  const float scale = 0.17677669f;  // 1 / sqrt(32), as for all-MiniLM-L6-v2's heads
+  for (gemm_isa isa : runnable_isas()) {
+    CAPTURE(minilm::detail::gemm_isa_name(isa));
+    double worst = 0;
+    for (std::size_t rows : {1, 2, 5, 37, 300}) {
+      for (std::size_t cols : {1, 7, 8, 13, 37, 64}) {
+        CAPTURE(rows);
+        CAPTURE(cols);
+        const std::size_t ld = cols + 3;
+        // Scores up to +-60 after scaling: exp's whole useful range, underflow included.
+        std::vector<float> s = random_floats(rows * ld, unsigned(rows * 100 + cols), 340.0f);
+        const std::vector<float> in = s;
+        minilm::detail::softmax_columns(s.data(), ld, rows, cols, scale, isa);
+        for (std::size_t c = 0; c < cols; ++c) {
+          double max = -1e300, sum = 0;
+          for (std::size_t j = 0; j < rows; ++j) max = std::max(max, double(in[j * ld + c] * scale));
+          for (std::size_t j = 0; j < rows; ++j) sum += std::exp(double(in[j * ld + c] * scale) - max);
+          for (std::size_t j = 0; j < rows; ++j) {
+            const double arg = double(in[j * ld + c] * scale) - max;
+            const double expected = std::exp(arg) / sum;
+            // Relative: exp within a few ulp, the float subtraction x - max (rounded by up to
+            // |x - max| u, which e^(x - max) turns into a relative error of as much), the sum's
+            // rounding (rows u), the division; plus an absolute 1e-37 for what float cannot hold.
+            const double err = std::abs(s[j * ld + c] - expected);
+            const double tol = (8 + double(rows) + std::abs(arg)) * 6e-8 * expected + 1e-37;
+            worst = std::max(worst, err / tol);
+            if (!(err <= tol)) {
+              FAIL_CHECK("s[" << j << ", " << c << "] = " << s[j * ld + c] << ", expected " << expected);
+              break;
+            }
+          }
+        }
+        // The padding past each row's columns is never touched.
+        for (std::size_t j = 0; j < rows; ++j) {
+          for (std::size_t c = cols; c < ld; ++c) REQUIRE(same_bits(&s[j * ld + c], &in[j * ld + c], 1));
+        }
+        // Column 0 alone gives the same bits as column 0 among the others.
+        std::vector<float> alone(rows);
+        for (std::size_t j = 0; j < rows; ++j) alone[j] = in[j * ld];
+        minilm::detail::softmax_columns(alone.data(), 1, rows, 1, scale, isa);
+        for (std::size_t j = 0; j < rows; ++j) CHECK(same_bits(&alone[j], &s[j * ld], 1));
+      }
+    }
+    MESSAGE(std::string(minilm::detail::gemm_isa_name(isa)) << ": softmax worst error / bound = " << worst);
+  }
+}
+
 TEST_CASE("dense: GELU follows 0.5 v (1 + erf(v / sqrt 2)) across its range") {
   // With k = 1, x = v and w = 1, y is GELU(v) exactly as the kernel's epilogue computes it.
   thread_pool pool(1);

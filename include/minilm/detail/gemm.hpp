@@ -73,6 +73,15 @@ void dense(const dense_args& a, thread_pool& pool);
 // The same with a chosen instruction set, which must be supported (for tests and benchmarks).
 void dense(const dense_args& a, thread_pool& pool, gemm_isa isa);
 
+// Attention's softmax, on the same instruction sets: for each column c < cols of s (rows, cols),
+// row stride ld, with x_j = scale * s[j*ld + c]:
+//   s[j*ld + c] = exp(x_j - max_j x_j) / sum_j exp(x_j - max_j x_j)
+// the sum taken over j in order. exp is Cephes' expf in the SIMD code (within 2 ulp of e^x;
+// tests/test_gemm.cpp), the C library's in the scalar code. Every column takes the same
+// operations wherever it sits, so a column's result depends on its own values alone.
+void softmax_columns(float* s, std::size_t ld, std::size_t rows, std::size_t cols, float scale);
+void softmax_columns(float* s, std::size_t ld, std::size_t rows, std::size_t cols, float scale, gemm_isa isa);
+
 // Whether this build carries isa and this processor runs it.
 bool gemm_isa_supported(gemm_isa isa) noexcept;
 // The fastest supported one (AVX-512F, then AVX2+FMA, then scalar, on x86-64).
