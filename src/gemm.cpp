@@ -95,7 +95,7 @@ struct V {
   using reg = __m256;
   static constexpr std::size_t width = 8;
   // 12 accumulators + 3 vectors of x + 1 broadcast of W in 16 ymm registers.
-  static constexpr int nv = 3, accumulators = 12;
+  static constexpr int nv = 2, accumulators = 12;
   static constexpr bool exact_erf = false, exact_exp = false;
   static reg erf(reg a) { return a; }  // unused: exact_erf is false
   static reg exp(reg a) { return a; }  // unused: exact_exp is false

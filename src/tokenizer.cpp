@@ -458,6 +458,9 @@ void tokenizer_model::word_piece(const std::string& word, std::size_t n_chars, s
 namespace {
 
 constexpr std::int64_t max_vocab = 1 << 24;
+// A vocab.txt larger than this cannot be valid: the vocabulary holds at most 2^23 bytes of
+// tokens (build_vocab) and 2^24 lines.
+constexpr std::uintmax_t max_vocab_txt_bytes = (std::uintmax_t{1} << 23) + (std::uintmax_t{1} << 24);
 
 void build_vocab(tokenizer_model& m, const std::vector<std::pair<std::string, std::int32_t>>& entries,
                  const std::string& prefix, const std::string& source) {
@@ -668,10 +671,21 @@ void load_vocab_txt(tokenizer_model& m, const fs::path& vocab_file, const fs::pa
   }
   std::ifstream in(vocab_file, std::ios::binary);
   if (!in) throw error(errc::io, vocab_file.string() + ": cannot open the vocabulary");
+  auto too_large = [&](const std::string& size) {
+    return error(errc::invalid_tokenizer, vocab_file.string() + ": " + size + " bytes, more than a vocabulary file may hold (" +
+                                              std::to_string(max_vocab_txt_bytes) + ")");
+  };
+  std::error_code ec;
+  if (const std::uintmax_t size = fs::file_size(vocab_file, ec); !ec && size > max_vocab_txt_bytes) {
+    throw too_large(std::to_string(size));
+  }
   std::string line;
   std::int32_t id = 0;
+  std::uintmax_t bytes = 0;  // the file may grow while it is read
   std::unordered_map<std::string, std::int32_t> seen;
   while (std::getline(in, line)) {
+    bytes += line.size() + 1;
+    if (bytes > max_vocab_txt_bytes) throw too_large("over " + std::to_string(max_vocab_txt_bytes));
     if (id >= max_vocab) throw error(errc::invalid_tokenizer, vocab_file.string() + ": more than 2^24 lines");
     // transformers' load_vocab strips the trailing newline only; a later duplicate wins.
     seen[line] = id;

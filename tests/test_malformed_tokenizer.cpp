@@ -91,6 +91,16 @@ TEST_CASE("duplicate vocab.txt lines: the later line's id wins, as in transforme
   CHECK(tok.encode("hello world").ids == std::vector<std::int32_t>{2, 6, 5, 3});
 }
 
+TEST_CASE("a vocab.txt larger than any vocabulary is refused before it is read") {
+  test_support::temp_dir dir;
+  test_support::write_tiny_bert_folder(dir.path());
+  fs::remove(dir / "tokenizer.json");
+  write_file(dir / "vocab.txt", vocab_lines({"[PAD]", "[UNK]", "[CLS]", "[SEP]"}));
+  fs::resize_file(dir / "vocab.txt", std::uintmax_t{1} << 30);  // sparse: 1 GiB of NUL bytes
+  malformed::check_error(malformed::error_of([&] { load(dir.path()); }), errc::invalid_tokenizer,
+                         {"vocab.txt: 1073741824 bytes, more than a vocabulary file may hold (25165824)"});
+}
+
 TEST_CASE("tokenizer.json of an unsupported model type, or broken") {
   check_cases({
       {"BPE", "tokenizer.json", tokenizer_json_with(R"("model":{"type":"WordPiece")", R"("model":{"type":"BPE")"), errc::unsupported, {"field 'model.type'", "model 'BPE' is not supported"}},
