@@ -59,6 +59,8 @@ namespace detail {
 //   round (to nearest, ties to even), exp2i(n) = 2^n for whole n in [-126, 127]
 //   exact_erf, erf    whether GELU uses the C library's erf (the scalar code) or erf_rational
 //   exact_exp, exp    whether the softmax uses the C library's exp (the scalar code) or exp_poly
+//   rows4             whether store_rows4 exists: four vectors (outputs j..j+3 of `width` rows)
+//                     stored as `width` rows of four, plus the residual's when given
 
 // ---- Scalar: one float per "vector"; the reference for targets without SIMD code.
 namespace gemm_scalar {
@@ -67,6 +69,8 @@ struct V {
   static constexpr std::size_t width = 1;
   static constexpr int nv = 4, accumulators = 16;
   static constexpr bool exact_erf = true, exact_exp = true;
+  static constexpr bool rows4 = false;
+  static void store_rows4(float*, std::size_t, const reg*, const float*, std::size_t) {}
   static reg zero() { return 0.0f; }
   static reg set1(float s) { return s; }
   static reg load(const float* p) { return *p; }
@@ -116,6 +120,23 @@ struct V {
     const __m256i e = _mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127));
     return _mm256_castsi256_ps(_mm256_slli_epi32(e, 23));
   }
+  // An 8 x 4 transpose in registers: u[i] holds rows i and i + 4 of the four outputs.
+  static constexpr bool rows4 = true;
+  static void store_rows4(float* y, std::size_t ldy, const reg* r, const float* residual, std::size_t ldr) {
+    const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+    const __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+    const __m256 u[4] = {_mm256_shuffle_ps(t0, t2, 0x44), _mm256_shuffle_ps(t0, t2, 0xee), _mm256_shuffle_ps(t1, t3, 0x44),
+                         _mm256_shuffle_ps(t1, t3, 0xee)};
+    for (std::size_t i = 0; i < 4; ++i) {
+      __m128 low = _mm256_castps256_ps128(u[i]), high = _mm256_extractf128_ps(u[i], 1);
+      if (residual) {
+        low = _mm_add_ps(low, _mm_loadu_ps(residual + i * ldr));
+        high = _mm_add_ps(high, _mm_loadu_ps(residual + (i + 4) * ldr));
+      }
+      _mm_storeu_ps(y + i * ldy, low);
+      _mm_storeu_ps(y + (i + 4) * ldy, high);
+    }
+  }
   // Keeps a loaded vector in a register for all its uses: tuned for some processors
   // (-march=znver3), GCC otherwise folds the load into every fused multiply-add that uses it,
   // which multiplies the loads.
@@ -137,7 +158,8 @@ struct V {
   static constexpr std::size_t width = 16;
   // 24 accumulators + 2 vectors of x + 1 broadcast of W, of 32 zmm registers.
   static constexpr int nv = 2, accumulators = 24;
-  static constexpr bool exact_erf = false, exact_exp = false;
+  static constexpr bool exact_erf = false, exact_exp = false, rows4 = false;
+  static void store_rows4(float*, std::size_t, const reg*, const float*, std::size_t) {}
   static reg erf(reg a) { return a; }  // unused: exact_erf is false
   static reg exp(reg a) { return a; }  // unused: exact_exp is false
   static reg zero() { return _mm512_setzero_ps(); }
@@ -177,7 +199,8 @@ struct V {
   static constexpr std::size_t width = 4;
   // 24 accumulators + 4 vectors of x + 1 broadcast of W, of 32 q registers.
   static constexpr int nv = 4, accumulators = 24;
-  static constexpr bool exact_erf = false, exact_exp = false;
+  static constexpr bool exact_erf = false, exact_exp = false, rows4 = false;
+  static void store_rows4(float*, std::size_t, const reg*, const float*, std::size_t) {}
   static reg erf(reg a) { return a; }  // unused: exact_erf is false
   static reg exp(reg a) { return a; }  // unused: exact_exp is false
   static reg zero() { return vdupq_n_f32(0.0f); }
