@@ -339,14 +339,15 @@ void dense(const dense_args& a, thread_pool& pool, gemm_isa isa) {
   const std::size_t n_row_blocks = (a.m + rows - 1) / rows;
   rows = std::min(rows, round_up((a.m + n_row_blocks - 1) / n_row_blocks, kernel.panel_rows));
 
-  // With several threads, about four tasks per thread (so that a thread slowed down by other
-  // load hands work over); when there are too few row blocks for that, output features are
-  // split too: for a handful of rows that is the only parallelism, and each thread then reads
-  // its own part of W, the part of the work that dominates.
+  // With several threads, at least two tasks per thread (so that a thread slowed down by other
+  // load hands work over; more would each start on a tile of W that is not in cache yet); when
+  // there are too few row blocks for that, output features are split too: for a handful of
+  // rows that is the only parallelism, and each thread then reads its own part of W, the part
+  // of the work that dominates.
   const std::size_t n_threads = pool.size();
   std::size_t cols = a.n;
-  if (n_threads > 1 && n_row_blocks < 4 * n_threads) {
-    const std::size_t n_col_blocks = (4 * n_threads + n_row_blocks - 1) / n_row_blocks;
+  if (n_threads > 1 && n_row_blocks < 2 * n_threads) {
+    const std::size_t n_col_blocks = (2 * n_threads + n_row_blocks - 1) / n_row_blocks;
     cols = std::max(kernel.w_rows, round_up((a.n + n_col_blocks - 1) / n_col_blocks, kernel.w_rows));
   }
   const std::size_t n_col_blocks = (a.n + cols - 1) / cols;
