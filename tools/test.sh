@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the dependencies and the model if needed, builds minilm with its tests, and runs
-# every test, then the sanitizer and fuzz stages (tools/sanitize.sh, tools/fuzz.sh). Ends with a
+# every test and every benchmark briefly, then the sanitizer and fuzz stages (tools/sanitize.sh, tools/fuzz.sh). Ends with a
 # line "N passed, N failed, N skipped".
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -15,6 +15,12 @@ meson compile -C "$build"
 status=0
 meson test -C "$build" --print-errorlogs --num-processes 2 || status=$?
 logs=("$build/meson-logs/testlog.json")
+
+# Every benchmark once, for an iteration or so, to prove that it runs (not for its figures,
+# which bench/README.md gives); the encoder's mixed-corpus case, seconds per pass, is left out.
+meson test -C "$build" --benchmark --print-errorlogs --num-processes 1 --logbase benchmarks \
+  --test-args='--benchmark_min_time=0.001 --benchmark_filter=-case:3' || status=$?
+logs+=("$build/meson-logs/benchmarks.json")
 
 # The suite again under sanitizers, then every fuzz target briefly, each in its own build
 # folder (MINILM_SANITIZE=0 skips both). Their results count in the line below: a test per
