@@ -7,8 +7,10 @@
 //
 // A forward pass runs some sixty short loops back to back (about 50 us each for one query), so
 // waking a sleeping thread for each would cost as much as the work: between loops the workers
-// spin for a while (spin_time) before they sleep on a condition variable, and the caller spins
-// while the workers finish their last tasks.
+// poll for the next one, briefly with pause, then yielding the processor between polls (another
+// process may need it), for up to spin_time before they sleep on a condition variable; the
+// caller polls the same way while the workers finish their last tasks. Without the yields, two
+// processes running 2-thread pools on 2 cores took 19 ms per query instead of 7.
 #pragma once
 
 #include <atomic>
@@ -80,10 +82,10 @@ class thread_pool {
     if (n_sleeping_.load(std::memory_order_relaxed) != 0) wake_.notify_all();
     drain(0);
     for (std::uint32_t spins = 0; n_busy_.load(std::memory_order_acquire) != 0; ++spins) {
-      if (spins < 4096) {
+      if (spins < 256) {
         pause();
       } else {
-        std::this_thread::yield();  // a worker was descheduled in its last task
+        std::this_thread::yield();  // a worker is still in its last task, or not running
       }
     }
     task_ = nullptr;
@@ -111,14 +113,19 @@ class thread_pool {
     }
   }
 
-  // Waits for a generation other than seen and returns it: polls for spin_time, then sleeps.
+  // Waits for a generation other than seen and returns it: polls for spin_time, yielding the
+  // processor between polls after the first few (another process may want it), then sleeps.
   std::uint64_t await(std::uint64_t seen) {
     const auto give_up = std::chrono::steady_clock::now() + spin_time;
     for (std::uint32_t spins = 1;; ++spins) {
       const std::uint64_t g = generation_.load(std::memory_order_acquire);
       if (g != seen) return g;
-      pause();
-      if (spins % 256 == 0 && std::chrono::steady_clock::now() > give_up) break;
+      if (spins < 256) {
+        pause();
+      } else {
+        std::this_thread::yield();
+        if (std::chrono::steady_clock::now() > give_up) break;
+      }
     }
     std::unique_lock lock(mutex_);
     n_sleeping_.fetch_add(1, std::memory_order_relaxed);
