@@ -12,6 +12,11 @@
 // feed-forward width, L a text's length); dense_share, the dense layers' part of those FLOPs.
 // Compare GFLOP/s with bench_sgemm_peak's figure for the machine.
 //
+// encode_one: one 12-token query, on 1 thread and on every hardware thread, through the
+// default call (encode_one: a workspace borrowed from the encoder) and through an explicit,
+// reused workspace, the two calls in alternation; default_us and workspace_us are the medians
+// of their calls' times, default/workspace their ratio. (The time per iteration covers both.)
+//
 // Two more: open_to_first_embedding (read the folder, map and bind the weights, load the
 // tokenizer, embed one text; the page cache warm) and peak_rss_kb (resident set after all runs,
 // from getrusage), reported as counters of that benchmark.
@@ -21,7 +26,7 @@
 #include <sys/resource.h>
 
 #include <algorithm>
-#include <cstdlib>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -34,20 +39,19 @@
 #include <vector>
 
 #include <minilm/encoder.hpp>
+#include <minilm/model_folder.hpp>
+#include <minilm/tokenizer.hpp>
+
+#include "bench_common.hpp"
 
 namespace {
 
 namespace fs = std::filesystem;
 
-fs::path env_path(const char* name, const char* fallback) {
-  const char* v = std::getenv(name);
-  return v && *v ? fs::path(v) : fs::path(fallback);
-}
-
-fs::path model_dir() { return env_path("MINILM_MODEL_DIR", "models/all-MiniLM-L6-v2"); }
+using bench_common::model_dir;
 
 std::vector<std::string> corpus_lines() {
-  const fs::path path = env_path("MINILM_SOURCE_ROOT", ".") / "tests" / "data" / "encoder" / "texts.txt";
+  const fs::path path = bench_common::source_root() / "tests" / "data" / "encoder" / "texts.txt";
   std::ifstream in(path, std::ios::binary);
   if (!in) throw std::runtime_error("cannot open " + path.string() + " (set MINILM_SOURCE_ROOT)");
   const std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -86,7 +90,7 @@ std::vector<std::string> texts_of_tokens(const minilm::tokenizer& tok, const std
 }
 
 struct fixture {
-  minilm::encoder model;
+  minilm::tokenizer tok;  // only to build the cases: each benchmark loads its own encoder
   std::map<std::string, std::vector<std::string>> cases;
 
   static fixture& get() {
@@ -94,7 +98,7 @@ struct fixture {
     return f;
   }
   static fixture make() {
-    fixture f{minilm::encoder::load(model_dir()), {}};
+    fixture f{minilm::tokenizer::load(minilm::read_model_folder(model_dir())), {}};
     std::vector<std::string> lines = corpus_lines();
     std::vector<std::string> words;
     for (const std::string& line : lines) {
@@ -104,9 +108,9 @@ struct fixture {
         i = end + 1;
       }
     }
-    f.cases["1x12"] = texts_of_tokens(f.model.tokenizer(), words, 12, 1, 0);
-    f.cases["32x128"] = texts_of_tokens(f.model.tokenizer(), words, 128, 32, 1000);
-    f.cases["32x256"] = texts_of_tokens(f.model.tokenizer(), words, 256, 32, 20000);
+    f.cases["1x12"] = texts_of_tokens(f.tok, words, 12, 1, 0);
+    f.cases["32x128"] = texts_of_tokens(f.tok, words, 128, 32, 1000);
+    f.cases["32x256"] = texts_of_tokens(f.tok, words, 256, 32, 20000);
     f.cases["mixed"] = std::move(lines);
     return f;
   }
@@ -177,6 +181,58 @@ void register_encode() {
   }
 }
 
+// Argument: threads. Each iteration makes both calls, in turns first and second.
+void encode_one(benchmark::State& state) {
+  fixture& f = fixture::get();
+  minilm::encoder_options load_options;
+  load_options.n_threads = static_cast<std::size_t>(state.range(0));
+  const minilm::encoder model = minilm::encoder::load(model_dir(), load_options);
+  const std::string& text = f.cases.at("1x12").front();
+  const std::string_view view = text;
+  minilm::workspace ws;
+  auto timed = [](auto&& call) {
+    const auto start = std::chrono::steady_clock::now();
+    call();
+    return std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count();
+  };
+  auto default_call = [&] { benchmark::DoNotOptimize(model.encode_one(text)); };
+  auto workspace_call = [&] { benchmark::DoNotOptimize(model.encode(std::span(&view, 1), ws)); };
+  default_call();  // warm-up
+  workspace_call();
+  std::vector<double> default_us, workspace_us;
+  bool default_first = true;
+  for (auto _ : state) {
+    if (default_first) {
+      default_us.push_back(timed(default_call));
+      workspace_us.push_back(timed(workspace_call));
+    } else {
+      workspace_us.push_back(timed(workspace_call));
+      default_us.push_back(timed(default_call));
+    }
+    default_first = !default_first;
+  }
+  auto median = [](std::vector<double>& v) {
+    std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2), v.end());
+    return v[v.size() / 2];
+  };
+  const double d = median(default_us), w = median(workspace_us);
+  state.counters["default_us"] = d;
+  state.counters["workspace_us"] = w;
+  state.counters["default/workspace"] = d / w;
+}
+
+void register_encode_one() {
+  const auto all = static_cast<std::int64_t>(std::max(1u, std::thread::hardware_concurrency()));
+  for (std::int64_t threads : {std::int64_t{1}, all}) {
+    benchmark::RegisterBenchmark("encode_one", encode_one)
+        ->Arg(threads)
+        ->ArgName("threads")
+        ->Unit(benchmark::kMicrosecond)
+        ->UseRealTime();
+    if (all == 1) break;
+  }
+}
+
 void open_to_first_embedding(benchmark::State& state) {
   const fs::path dir = model_dir();
   minilm::encoder::load(dir).encode_one("warm the page cache");
@@ -195,6 +251,7 @@ int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   register_encode();
+  register_encode_one();
   benchmark::RegisterBenchmark("open_to_first_embedding", open_to_first_embedding)->Unit(benchmark::kMillisecond);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();

@@ -1,4 +1,4 @@
-// The dense kernel (minilm/detail/gemm.hpp) against Eigen's GEMM on the model's layer shapes:
+// The dense kernel (src/gemm.hpp) against Eigen's GEMM on the model's layer shapes:
 // m tokens (12: one query; 512; 4096: 32 x 128) through [384 -> 384] (query, key, value, attention
 // output), [384 -> 1536] (intermediate) and [1536 -> 384] (output), on 1 and 2 threads.
 // Counter GFLOP/s = 2 m n k per second (bias included in the timing, not the count): CPU seconds

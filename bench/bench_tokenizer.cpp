@@ -9,7 +9,6 @@
 #include <benchmark/benchmark.h>
 #include <zlib.h>
 
-#include <cstdlib>
 #include <filesystem>
 #include <stdexcept>
 #include <string>
@@ -19,14 +18,11 @@
 #include <minilm/model_folder.hpp>
 #include <minilm/tokenizer.hpp>
 
+#include "bench_common.hpp"
+
 namespace {
 
 namespace fs = std::filesystem;
-
-fs::path env_path(const char* name, const char* fallback) {
-  const char* v = std::getenv(name);
-  return v && *v ? fs::path(v) : fs::path(fallback);
-}
 
 struct fixture {
   std::string text;
@@ -40,8 +36,7 @@ struct fixture {
     return f;
   }
   static fixture make() {
-    const fs::path root = env_path("MINILM_SOURCE_ROOT", ".");
-    const fs::path corpus = root / "tests" / "data" / "tokenizer" / "corpus.txt.gz";
+    const fs::path corpus = bench_common::source_root() / "tests" / "data" / "tokenizer" / "corpus.txt.gz";
     gzFile g = gzopen(corpus.string().c_str(), "rb");
     if (g == nullptr) throw std::runtime_error("cannot open " + corpus.string() + " (set MINILM_SOURCE_ROOT)");
     std::string text;
@@ -49,7 +44,7 @@ struct fixture {
     int n;
     while ((n = gzread(g, buf, sizeof buf)) > 0) text.append(buf, static_cast<std::size_t>(n));
     gzclose(g);
-    auto folder = minilm::read_model_folder(env_path("MINILM_MODEL_DIR", "models/all-MiniLM-L6-v2"));
+    auto folder = minilm::read_model_folder(bench_common::model_dir());
     fixture f{std::move(text), {}, {}, 0, minilm::tokenizer::load(folder)};
     std::size_t start = 0;
     for (std::size_t i = 0; i < f.text.size(); ++i) {
@@ -135,7 +130,7 @@ void BM_encode_batch_padded(benchmark::State& state) {
 
 // Loading tokenizer.json (30,522 entries) and building the tables.
 void BM_load(benchmark::State& state) {
-  auto folder = minilm::read_model_folder(env_path("MINILM_MODEL_DIR", "models/all-MiniLM-L6-v2"));
+  auto folder = minilm::read_model_folder(bench_common::model_dir());
   for (auto _ : state) {
     auto t = minilm::tokenizer::load(folder);
     benchmark::DoNotOptimize(&t);

@@ -14,7 +14,7 @@
 #include <random>
 #include <vector>
 
-#include <minilm/detail/gemm.hpp>
+#include "gemm.hpp"
 
 namespace bench_gemm {
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include <minilm/encoder.hpp>
+#include <minilm/similarity.hpp>
 
 int main(int argc, char** argv) try {
   const std::string dir = argc > 1 ? argv[1] : MINILM_DEFAULT_MODEL_DIR;
@@ -22,12 +23,7 @@ int main(int argc, char** argv) try {
   const minilm::encoder model = minilm::encoder::load(dir);
   const minilm::embeddings e = model.encode(sentences);
 
-  // The vectors are unit length (the model folder asks for Normalize): cosine = dot product.
-  auto cosine = [&](std::size_t a, std::size_t b) {
-    float dot = 0;
-    for (std::size_t j = 0; j < e.dimension; ++j) dot += e[a][j] * e[b][j];
-    return dot;
-  };
+  const minilm::similarity_matrix cosine = minilm::similarity(e, e);
   for (std::size_t i = 0; i < sentences.size(); ++i) std::printf("[%zu] %s\n", i, sentences[i].c_str());
   std::printf("\ncosine similarity\n    ");
   for (std::size_t j = 0; j < sentences.size(); ++j) std::printf("    [%zu]", j);

@@ -1,14 +1,12 @@
-// The BERT forward pass (SPEC.md section 3; transformers' modeling_bert.py, eager path), over a
-// packed batch: one function per step, each with the shapes it works on.
+// The BERT forward pass (transformers' modeling_bert.py, eager path) over a packed batch: one
+// function per step, each with the shapes it works on.
 
-#include "minilm/detail/bert.hpp"
-#include "minilm/detail/gemm.hpp"
+#include "bert.hpp"
+#include "gemm.hpp"
 
 #include <Eigen/Core>
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
-#include <new>
 #include <string>
 
 #include "minilm/error.hpp"
@@ -26,24 +24,14 @@ using const_vector_map = Eigen::Map<const Eigen::ArrayXf>;
 
 // A linear layer over all rows of a packed batch: y = x * W^T + b, then GELU and a residual
 // add when asked. x is (n_rows, n_in), W is (n_out, n_in) in the mapping, y is (n_rows, n_out).
-// detail::dense() (minilm/detail/gemm.hpp) computes every output with a sequence of operations
+// detail::dense() (src/gemm.hpp) computes every output with a sequence of operations
 // fixed by n_in alone, so a row's result does not depend on the other rows or the threads.
 void linear(const float* x, std::size_t n_rows, const linear_weights& w, float* y, thread_pool& pool,
             const float* residual = nullptr, bool gelu = false) {
-  dense_args a;
-  a.x = x;
-  a.ldx = static_cast<std::size_t>(w.n_in);
-  a.w = w.weight;
-  a.bias = w.bias;
-  a.y = y;
-  a.ldy = static_cast<std::size_t>(w.n_out);
-  a.residual = residual;
-  a.ldr = a.ldy;
-  a.m = n_rows;
-  a.n = static_cast<std::size_t>(w.n_out);
-  a.k = static_cast<std::size_t>(w.n_in);
-  a.gelu = gelu;
-  dense(a, pool);
+  const auto n_in = static_cast<std::size_t>(w.n_in), n_out = static_cast<std::size_t>(w.n_out);
+  dense({.x = x, .w = w.weight, .bias = w.bias, .residual = residual, .y = y,
+         .m = n_rows, .n = n_out, .k = n_in, .ldx = n_in, .ldr = n_out, .ldy = n_out, .gelu = gelu},
+        pool);
 }
 
 // Runs fn(r0, r1) over [0, n_rows) in chunks, on all threads: for cheap row-wise steps.
@@ -90,7 +78,7 @@ void layer_norm(float* x, std::size_t n_rows, const layer_norm_weights& norm, fl
 
 // x = LayerNorm(word[id] + token_type[type] + position[i]), i counted from 0 in each sequence.
 // x is (n_tokens, hidden); the embedding tables are (rows, hidden) in the mapping.
-void embeddings(const bert_config& c, const bert_weights& w, const token_batch& batch, float* x, thread_pool& pool) {
+void embed_tokens(const bert_config& c, const bert_weights& w, const token_batch& batch, float* x, thread_pool& pool) {
   const std::int64_t n = c.hidden_size;
   const float eps = static_cast<float>(c.layer_norm_eps);
   pool.run(batch.n_sequences(), [&](std::size_t s, std::size_t) {
@@ -133,33 +121,18 @@ void attention(const bert_config& c, const token_batch& batch, const float* q, c
     buffer.reserve(length * length);
     float* scores_t = buffer.data();  // (length keys, length queries)
 
-    dense_args qk;  // scores^T: element (query i, key j) at scores_t[j*length + i]
-    qk.x = q + head;
-    qk.ldx = hidden;
-    qk.w = k + head;  // k_h: row j of W is key j
-    qk.ldw = hidden;
-    qk.y = scores_t;
-    qk.ldy = 1;
-    qk.incy = length;
-    qk.m = length;
-    qk.n = length;
-    qk.k = d;
-    dense(qk, serial);
-    softmax_columns(scores_t, length, length, length, scale);  // probs = softmax(q_h k_h^T / sqrt(d)), per query
-
-    dense_args pv;  // context_h = probs v_h, (length, d); probs (i, j) at scores_t[j*length + i]
-    pv.x = scores_t;
-    pv.ldx = 1;
-    pv.incx = length;
-    pv.w = v + head;  // v_h^T: element (j, p) is token p's value j
-    pv.ldw = 1;
-    pv.incw = hidden;
-    pv.y = context + head;
-    pv.ldy = hidden;
-    pv.m = length;
-    pv.n = d;
-    pv.k = length;
-    dense(pv, serial);
+    // scores = q_h k_h^T, (length queries, length keys), stored transposed: x is q_h, W is k_h
+    // (row j of W is key j), element (query i, key j) at scores_t[j*length + i].
+    dense({.x = q + head, .w = k + head, .y = scores_t, .m = length, .n = length, .k = d,
+           .ldx = hidden, .ldy = 1, .ldw = hidden, .incy = length},
+          serial);
+    // probs = softmax(scores / sqrt(d)), per query (a column of scores_t).
+    softmax_columns(scores_t, length, length, length, scale);
+    // context_h = probs v_h, (length, d): x is probs, (i, j) at scores_t[j*length + i]; W is
+    // v_h^T, element (j, p) token p's value j.
+    dense({.x = scores_t, .w = v + head, .y = context + head, .m = length, .n = d, .k = length,
+           .ldx = 1, .ldy = hidden, .ldw = 1, .incw = hidden, .incx = length},
+          serial);
   });
 }
 
@@ -182,19 +155,12 @@ void encoder_layer(const bert_config& c, const bert_layer_weights& w, const toke
 
 }  // namespace
 
-void float_buffer::deleter::operator()(float* p) const noexcept { std::free(p); }
-
-void float_buffer::reserve(std::size_t n) {
-  if (n <= capacity_) return;
-  const std::size_t bytes = (n * sizeof(float) + 63) / 64 * 64;
-  auto* p = static_cast<float*>(std::aligned_alloc(64, bytes));
-  if (p == nullptr) throw std::bad_alloc();
-  data_.reset(p);
-  capacity_ = bytes / sizeof(float);
-}
-
 void check_token_batch(const token_batch& batch, const bert_config& c) {
   auto fail = [](const std::string& what) { throw error(errc::invalid_argument, "token batch: " + what); };
+  // A failure about one sequence names it as the error's text index: "text <s>: ...".
+  auto fail_in = [](std::size_t s, const std::string& what) {
+    throw error(errc::invalid_argument, "token batch: " + what).in_text(s);
+  };
   if (batch.offsets.empty() || batch.offsets.front() != 0 || batch.offsets.back() != batch.ids.size()) {
     fail("offsets must start at 0 and end at the number of ids (" + std::to_string(batch.ids.size()) + ")");
   }
@@ -202,28 +168,39 @@ void check_token_batch(const token_batch& batch, const bert_config& c) {
     fail("type_ids has " + std::to_string(batch.type_ids.size()) + " entries for " + std::to_string(batch.ids.size()) +
          " ids");
   }
-  for (std::size_t s = 0; s + 1 < batch.offsets.size(); ++s) {
+  for (std::size_t s = 0; s < batch.n_sequences(); ++s) {
     const std::size_t first = batch.offsets[s], last = batch.offsets[s + 1];
-    if (last < first) fail("offsets decrease at sequence " + std::to_string(s));
-    if (last == first) fail("sequence " + std::to_string(s) + " is empty");
-    if (last - first > static_cast<std::size_t>(c.max_position_embeddings)) {
-      fail("sequence " + std::to_string(s) + " has " + std::to_string(last - first) +
-           " tokens, more than max_position_embeddings (" + std::to_string(c.max_position_embeddings) + ")");
+    const std::string sequence = "sequence " + std::to_string(s);
+    if (last < first) fail_in(s, "offsets decrease at " + sequence);
+    if (last == first) fail_in(s, sequence + " is empty");
+    const std::size_t length = last - first;
+    auto longer_than = [&](const std::string& limit) {
+      fail_in(s, sequence + " has " + std::to_string(length) + " tokens, more than " + limit);
+    };
+    if (length > static_cast<std::size_t>(c.max_position_embeddings)) {
+      longer_than("max_position_embeddings (" + std::to_string(c.max_position_embeddings) + ")");
     }
-    if (last - first > max_sequence_tokens) {
-      fail("sequence " + std::to_string(s) + " has " + std::to_string(last - first) + " tokens, more than the " +
-           std::to_string(max_sequence_tokens) + " the forward pass takes (its attention scores would need " +
-           std::to_string((last - first) * (last - first) * sizeof(float) >> 20) + " MiB per thread)");
+    if (length > max_sequence_tokens) {
+      longer_than("the " + std::to_string(max_sequence_tokens) +
+                  " the forward pass takes (its attention scores would need " +
+                  std::to_string(length * length * sizeof(float) >> 20) + " MiB per thread)");
     }
   }
-  for (std::size_t t = 0; t < batch.ids.size(); ++t) {
-    if (batch.ids[t] < 0 || batch.ids[t] >= c.vocab_size) {
-      fail("id " + std::to_string(batch.ids[t]) + " at token " + std::to_string(t) + " is outside the vocabulary [0, " +
-           std::to_string(c.vocab_size) + ")");
-    }
-    if (!batch.type_ids.empty() && (batch.type_ids[t] < 0 || batch.type_ids[t] >= c.type_vocab_size)) {
-      fail("type id " + std::to_string(batch.type_ids[t]) + " at token " + std::to_string(t) + " is outside [0, " +
-           std::to_string(c.type_vocab_size) + ")");
+  // The offsets tile the ids now. Token t of sequence s is position t - offsets[s] in it.
+  auto outside = [&](std::size_t s, std::size_t t, const std::string& what, std::int32_t value,
+                     const std::string& range) {
+    fail_in(s, what + " " + std::to_string(value) + " at position " + std::to_string(t - batch.offsets[s]) +
+                   " of sequence " + std::to_string(s) + " (token " + std::to_string(t) + " of the batch) is outside " +
+                   range);
+  };
+  for (std::size_t s = 0; s < batch.n_sequences(); ++s) {
+    for (std::size_t t = batch.offsets[s]; t < batch.offsets[s + 1]; ++t) {
+      if (batch.ids[t] < 0 || batch.ids[t] >= c.vocab_size) {
+        outside(s, t, "id", batch.ids[t], "the vocabulary [0, " + std::to_string(c.vocab_size) + ")");
+      }
+      if (!batch.type_ids.empty() && (batch.type_ids[t] < 0 || batch.type_ids[t] >= c.type_vocab_size)) {
+        outside(s, t, "type id", batch.type_ids[t], "[0, " + std::to_string(c.type_vocab_size) + ")");
+      }
     }
   }
 }
@@ -238,11 +215,12 @@ void forward(const bert_config& c, const bert_weights& w, const token_batch& bat
 
   // Where the time goes (perf, 32 texts of 128 tokens, one thread): detail::dense 93% (the
   // linears and attention's two products), the softmax 2%, LayerNorm 1% (bench/README.md).
-  embeddings(c, w, batch, s.x.data(), pool);  // x is (n_tokens, hidden)
+  embed_tokens(c, w, batch, s.x.data(), pool);  // x is (n_tokens, hidden)
   for (const bert_layer_weights& layer : w.layers) encoder_layer(c, layer, batch, s, pool);
 }
 
-void pool(const float* hidden, std::int64_t n, std::span<const std::size_t> offsets, pooling_mode mode, float* out) {
+void pool_sequences(const float* hidden, std::int64_t n, std::span<const std::size_t> offsets, pooling_mode mode,
+                    float* out) {
   for (std::size_t s = 0; s + 1 < offsets.size(); ++s) {
     const std::size_t first = offsets[s], length = offsets[s + 1] - first;
     float* o = out + s * n;

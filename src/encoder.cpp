@@ -1,16 +1,117 @@
 #include "minilm/encoder.hpp"
 
 #include <algorithm>
+#include <atomic>
+#include <mutex>
 #include <thread>
 
-#include "minilm/detail/bert.hpp"
+#if defined(__unix__) || defined(__APPLE__)
+#include <pthread.h>
+#endif
+
+#include "bert.hpp"
 #include "minilm/safetensors.hpp"
 #include "minilm/weights.hpp"
 
 MINILM_BEGIN_NAMESPACE
 namespace detail {
+namespace {
 
-// Everything load() reads; never modified afterwards.
+// What fork() must not break. A pool's threads exist only in the process that started them: a
+// pool made before a fork (a model used in a Gunicorn --preload master, say) is dead in the
+// child, which must neither wait for its threads nor join them; so forks are counted. And the
+// lock of the encoders' idle workspaces is held across fork(), so that a child never inherits
+// it taken by another thread of the parent.
+struct fork_safety {
+  std::mutex idle_workspaces;
+  std::atomic<std::uint64_t> forks{0};  // since this process (or an ancestor) first used it
+
+  static fork_safety& get() {
+    static fork_safety f;
+    return f;
+  }
+
+ private:
+  fork_safety() {
+#if defined(__unix__) || defined(__APPLE__)
+    ::pthread_atfork([] { get().idle_workspaces.lock(); }, [] { get().idle_workspaces.unlock(); },
+                     [] {
+                       get().forks.fetch_add(1, std::memory_order_relaxed);
+                       get().idle_workspaces.unlock();
+                     });
+#endif
+  }
+};
+
+std::uint64_t fork_generation() { return fork_safety::get().forks.load(std::memory_order_relaxed); }
+
+}  // namespace
+
+struct workspace_state {
+  forward_scratch scratch;
+  std::unique_ptr<thread_pool> threads;
+  std::uint64_t threads_generation = 0;  // fork_generation() when the threads were started
+  std::vector<std::size_t> offsets;      // one pass's offsets, from 0
+
+  workspace_state() = default;
+  workspace_state(const workspace_state&) = delete;
+  workspace_state& operator=(const workspace_state&) = delete;
+  ~workspace_state() { drop_threads_of_parent(); }
+
+  // The pool of n threads, started on first use and kept for later calls.
+  thread_pool& pool(std::size_t n) {
+    drop_threads_of_parent();
+    if (!threads || threads->size() != n) {
+      threads_generation = fork_generation();
+      threads.reset();
+      threads = std::make_unique<thread_pool>(n);
+    }
+    return *threads;
+  }
+
+  // After a fork the pool's threads are the parent's: its memory is left as it is (joining them
+  // would wait forever).
+  void drop_threads_of_parent() noexcept {
+    if (threads && threads_generation != fork_generation()) (void)threads.release();
+  }
+};
+
+// The workspaces of calls made without one: a call takes an idle one (or makes one) and gives it
+// back when it returns, so that threads and scratch are made once, not per call. Calls that run
+// at the same time each have their own; at most max_idle are kept between calls. (One lock for
+// every encoder's idle list: it is held for a push or a pop.)
+class workspace_pool {
+ public:
+  workspace_pool() { idle_.reserve(max_idle); }  // give_back() never allocates
+
+  std::unique_ptr<workspace_state> take() {
+    {
+      std::lock_guard lock(fork_safety::get().idle_workspaces);
+      if (!idle_.empty()) {
+        std::unique_ptr<workspace_state> ws = std::move(idle_.back());
+        idle_.pop_back();
+        return ws;
+      }
+    }
+    return std::make_unique<workspace_state>();
+  }
+
+  void give_back(std::unique_ptr<workspace_state> ws) noexcept {
+    std::unique_lock lock(fork_safety::get().idle_workspaces);
+    if (idle_.size() < max_idle) {
+      idle_.push_back(std::move(ws));
+    } else {
+      lock.unlock();
+      ws.reset();  // its threads are joined outside the lock
+    }
+  }
+
+ private:
+  const std::size_t max_idle = std::max(2u, std::thread::hardware_concurrency());
+  std::vector<std::unique_ptr<workspace_state>> idle_;
+};
+
+// Everything load() reads; never modified afterwards, but for the pool of idle workspaces.
 struct encoder_model {
   model_folder folder;
   safetensors_file file;
@@ -19,24 +120,79 @@ struct encoder_model {
   pooling_mode pooling;
   bool normalize;
   std::size_t n_threads;
+  mutable workspace_pool idle;
 };
-
-struct workspace_state {
-  forward_scratch scratch;
-  std::unique_ptr<thread_pool> pool;
-  std::vector<std::size_t> offsets;  // one pass's offsets, from 0
-};
-
-}  // namespace detail
 
 namespace {
 
 // At most this many tokens go through one forward pass: a long list of texts is cut into
-// passes so that the activations stay bounded (about 100 KB per token for all-MiniLM-L6-v2).
+// passes so that the activations stay bounded (about 14 KB per token for all-MiniLM-L6-v2).
 // Results do not depend on the cut: rows are independent.
 constexpr std::size_t max_tokens_per_pass = 4096;
 
+// Embeds a batch of token ids: pooled[i * hidden ...] gets sequence i's vector (normalized when
+// the model says so) and, when token_states is not null, token_states[t * hidden ...] token t's
+// last hidden state. Runs whole sequences per pass, up to max_tokens_per_pass tokens (a longer
+// sequence goes alone).
+void embed_batch(const encoder_model& m, const token_batch& batch, workspace_state& ws, float* pooled,
+                 float* token_states) {
+  const bert_config& config = m.folder.config;
+  check_token_batch(batch, config);
+  const auto hidden = static_cast<std::size_t>(config.hidden_size);
+  const std::size_t n_sequences = batch.n_sequences();
+  thread_pool& threads = ws.pool(m.n_threads);
+
+  for (std::size_t s0 = 0; s0 < n_sequences;) {
+    std::size_t s1 = s0 + 1;
+    while (s1 < n_sequences && batch.offsets[s1 + 1] - batch.offsets[s0] <= max_tokens_per_pass) ++s1;
+    const std::size_t first = batch.offsets[s0], last = batch.offsets[s1];
+    ws.offsets.resize(s1 - s0 + 1);
+    for (std::size_t s = s0; s <= s1; ++s) ws.offsets[s - s0] = batch.offsets[s] - first;
+    const token_batch pass{batch.ids.subspan(first, last - first),
+                           batch.type_ids.empty() ? batch.type_ids : batch.type_ids.subspan(first, last - first),
+                           ws.offsets};
+
+    forward(config, m.weights, pass, ws.scratch, threads);  // scratch.x is (n_tokens, hidden)
+    pool_sequences(ws.scratch.x.data(), config.hidden_size, ws.offsets, m.pooling, pooled + s0 * hidden);
+    if (token_states) std::copy_n(ws.scratch.x.data(), (last - first) * hidden, token_states + first * hidden);
+    s0 = s1;
+  }
+  if (m.normalize) normalize_rows(pooled, n_sequences, config.hidden_size);
+}
+
+// embed_batch into a new embeddings.
+embeddings embed_batch(const encoder_model& m, const token_batch& batch, workspace_state& ws,
+                       const encode_options& options) {
+  const auto hidden = static_cast<std::size_t>(m.folder.config.hidden_size);
+  embeddings out;
+  out.dimension = hidden;
+  out.values.resize(batch.n_sequences() * hidden);
+  if (options.token_states) {
+    out.token_states.resize(batch.n_tokens() * hidden);
+    out.token_offsets.assign(batch.offsets.begin(), batch.offsets.end());
+  }
+  embed_batch(m, batch, ws, out.values.data(), options.token_states ? out.token_states.data() : nullptr);
+  return out;
+}
+
+// An idle workspace of the encoder's, for the length of one call.
+class pooled_workspace {
+ public:
+  explicit pooled_workspace(const encoder_model& m) : m_(m), ws_(m.idle.take()) {}
+  ~pooled_workspace() { m_.idle.give_back(std::move(ws_)); }
+  pooled_workspace(const pooled_workspace&) = delete;
+  pooled_workspace& operator=(const pooled_workspace&) = delete;
+  workspace_state& operator*() const noexcept { return *ws_; }
+
+ private:
+  const encoder_model& m_;
+  std::unique_ptr<workspace_state> ws_;
+};
+
+token_batch batch_of(const packed_batch& p) { return {p.ids, p.type_ids, p.offsets}; }
+
 }  // namespace
+}  // namespace detail
 
 workspace::workspace() : state_(std::make_unique<detail::workspace_state>()) {}
 workspace::~workspace() = default;
@@ -68,19 +224,19 @@ encoder encoder::load(const std::filesystem::path& path, const encoder_options& 
   }
   const pooling_mode pooling = options.pooling.value_or(folder.pooling.mode);
   const bool normalize = options.normalize.value_or(folder.normalize);
-  return encoder(std::make_shared<const detail::encoder_model>(detail::encoder_model{
-      std::move(folder), std::move(file), std::move(weights), std::move(tok), pooling, normalize, n_threads}));
+  return encoder(std::make_shared<const detail::encoder_model>(std::move(folder), std::move(file), std::move(weights),
+                                                               std::move(tok), pooling, normalize, n_threads));
 }
 
 embeddings encoder::encode(std::span<const std::string_view> texts, workspace& ws,
                            const encode_options& options) const {
   const packed_batch batch = model_->tok.encode_batch(texts);
-  return run(batch.ids, batch.type_ids, batch.offsets, ws, options);
+  return detail::embed_batch(*model_, detail::batch_of(batch), *ws.state_, options);
 }
 
 embeddings encoder::encode(std::span<const std::string_view> texts, const encode_options& options) const {
-  workspace ws;
-  return encode(texts, ws, options);
+  const packed_batch batch = model_->tok.encode_batch(texts);
+  return detail::embed_batch(*model_, detail::batch_of(batch), *detail::pooled_workspace(*model_), options);
 }
 
 embeddings encoder::encode(const std::vector<std::string>& texts, const encode_options& options) const {
@@ -88,58 +244,42 @@ embeddings encoder::encode(const std::vector<std::string>& texts, const encode_o
   return encode(views, options);
 }
 
+void encoder::encode(std::span<const std::string_view> texts, std::span<float> out, workspace& ws) const {
+  check_output_size(texts.size(), out.size());
+  const packed_batch batch = model_->tok.encode_batch(texts);
+  detail::embed_batch(*model_, detail::batch_of(batch), *ws.state_, out.data(), nullptr);
+}
+
+void encoder::encode(std::span<const std::string_view> texts, std::span<float> out) const {
+  check_output_size(texts.size(), out.size());
+  const packed_batch batch = model_->tok.encode_batch(texts);
+  detail::embed_batch(*model_, detail::batch_of(batch), *detail::pooled_workspace(*model_), out.data(), nullptr);
+}
+
 std::vector<float> encoder::encode_one(std::string_view text) const {
-  return encode(std::span<const std::string_view>(&text, 1)).values;
+  const encoding e = model_->tok.encode(text);  // a single text: its errors name no index
+  const std::size_t offsets[] = {0, e.ids.size()};
+  std::vector<float> out(dimension());
+  detail::embed_batch(*model_, {e.ids, e.type_ids, offsets}, *detail::pooled_workspace(*model_), out.data(), nullptr);
+  return out;
 }
 
 embeddings encoder::encode_ids(std::span<const std::int32_t> ids, std::span<const std::size_t> offsets,
                                const encode_options& options) const {
-  workspace ws;
-  return run(ids, {}, offsets, ws, options);
+  return detail::embed_batch(*model_, {ids, {}, offsets}, *detail::pooled_workspace(*model_), options);
 }
 
 embeddings encoder::encode_ids(const packed_batch& batch, workspace& ws, const encode_options& options) const {
-  return run(batch.ids, batch.type_ids, batch.offsets, ws, options);
+  return detail::embed_batch(*model_, detail::batch_of(batch), *ws.state_, options);
 }
 
-embeddings encoder::run(std::span<const std::int32_t> ids, std::span<const std::int32_t> type_ids,
-                        std::span<const std::size_t> offsets, workspace& ws, const encode_options& options) const {
-  const detail::encoder_model& m = *model_;
-  const bert_config& config = m.folder.config;
-  detail::check_token_batch({ids, type_ids, offsets}, config);
-
-  const auto dim = static_cast<std::size_t>(config.hidden_size);
-  const std::size_t n_sequences = offsets.size() - 1;
-  embeddings out;
-  out.dimension = dim;
-  out.values.resize(n_sequences * dim);
-  if (options.token_states) {
-    out.token_states.resize(ids.size() * dim);
-    out.token_offsets.assign(offsets.begin(), offsets.end());
+void encoder::check_output_size(std::size_t n_texts, std::size_t n_floats) const {
+  if (n_floats != n_texts * dimension()) {
+    throw error(errc::invalid_argument, "the output has room for " + std::to_string(n_floats) + " floats; " +
+                                            std::to_string(n_texts) + " texts of dimension " +
+                                            std::to_string(dimension()) + " need " +
+                                            std::to_string(n_texts * dimension()));
   }
-
-  detail::workspace_state& state = *ws.state_;
-  if (!state.pool || state.pool->size() != m.n_threads) state.pool = std::make_unique<detail::thread_pool>(m.n_threads);
-
-  // Whole sequences per pass, up to max_tokens_per_pass tokens (a longer sequence goes alone).
-  for (std::size_t s0 = 0; s0 < n_sequences;) {
-    std::size_t s1 = s0 + 1;
-    while (s1 < n_sequences && offsets[s1 + 1] - offsets[s0] <= max_tokens_per_pass) ++s1;
-    const std::size_t first = offsets[s0], last = offsets[s1];
-    state.offsets.resize(s1 - s0 + 1);
-    for (std::size_t s = s0; s <= s1; ++s) state.offsets[s - s0] = offsets[s] - first;
-    const detail::token_batch pass{ids.subspan(first, last - first),
-                                   type_ids.empty() ? type_ids : type_ids.subspan(first, last - first), state.offsets};
-
-    detail::forward(config, m.weights, pass, state.scratch, *state.pool);  // scratch.x is (n_tokens, hidden)
-    detail::pool(state.scratch.x.data(), config.hidden_size, state.offsets, m.pooling, out.values.data() + s0 * dim);
-    if (options.token_states) {
-      std::copy_n(state.scratch.x.data(), (last - first) * dim, out.token_states.data() + first * dim);
-    }
-    s0 = s1;
-  }
-  if (m.normalize) detail::normalize_rows(out.values.data(), n_sequences, config.hidden_size);
-  return out;
 }
 
 std::size_t encoder::dimension() const noexcept { return static_cast<std::size_t>(model_->folder.config.hidden_size); }

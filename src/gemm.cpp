@@ -2,13 +2,15 @@
 // chosen at run time on x86-64 so that a portable build still runs the widest vectors the
 // processor has.
 
-#include "minilm/detail/gemm.hpp"
+#include "gemm.hpp"
 
 #include <algorithm>
 #include <cassert>
 #include <cmath>
 #include <cstddef>
 #include <cstring>
+
+#include "aligned_buffer.hpp"
 
 #if defined(MINILM_GEMM_EMULATE_SIMD)
 // Test builds only: the AVX2, AVX-512 and NEON code compiled over SIMDe's portable versions of
@@ -49,28 +51,29 @@
 MINILM_BEGIN_NAMESPACE
 namespace detail {
 
-// What each V (the kernel's vector type) provides:
+// Each instruction set's namespace defines `struct simd`, the kernel's vector type and its
+// operations:
 //   reg, width        a vector of `width` floats
 //   nv                the widest panel of x, in vectors (panel_rows = nv * width rows)
 //   accumulators      how many vector accumulators a tile keeps: nv vectors of x by
 //                     accumulators / nv rows of W
 //   zero, set1, load(p) (p 64-byte aligned), store(p, v) (any p), broadcast(p) (*p in every lane),
-//   fma(a, b, c) = a * b + c (rounded once, but in the scalar code), add, mul, min, max, div, pin (keeps a loaded vector in a register)
+//   fma(a, b, c) = a * b + c (rounded once, but in the scalar code), add, sub, mul, min, max, div,
+//   pin(v) (keeps a loaded vector in a register)
 //   round (to nearest, ties to even), exp2i(n) = 2^n for whole n in [-126, 127]
 //   exact_erf, erf    whether GELU uses the C library's erf (the scalar code) or erf_rational
 //   exact_exp, exp    whether the softmax uses the C library's exp (the scalar code) or exp_poly
-//   rows4             whether store_rows4 exists: four vectors (outputs j..j+3 of `width` rows)
-//                     stored as `width` rows of four, plus the residual's when given
+//   store_rows4       optional (gemm_kernel.inc uses it where it exists): four vectors (outputs
+//                     j..j+3 of `width` rows) stored as `width` rows of four, plus the residual's
+//                     when given
 
 // ---- Scalar: one float per "vector"; the reference for targets without SIMD code.
 namespace gemm_scalar {
-struct V {
+struct simd {
   using reg = float;
   static constexpr std::size_t width = 1;
   static constexpr int nv = 4, accumulators = 16;
   static constexpr bool exact_erf = true, exact_exp = true;
-  static constexpr bool rows4 = false;
-  static void store_rows4(float*, std::size_t, const reg*, const float*, std::size_t) {}
   static reg zero() { return 0.0f; }
   static reg set1(float s) { return s; }
   static reg load(const float* p) { return *p; }
@@ -95,7 +98,7 @@ struct V {
 #if MINILM_GEMM_X86
 MINILM_TARGET_PUSH_AVX2
 namespace gemm_avx2 {
-struct V {
+struct simd {
   using reg = __m256;
   static constexpr std::size_t width = 8;
   // 12 accumulators + 3 vectors of x + 1 broadcast of W in 16 ymm registers.
@@ -121,7 +124,6 @@ struct V {
     return _mm256_castsi256_ps(_mm256_slli_epi32(e, 23));
   }
   // An 8 x 4 transpose in registers: u[i] holds rows i and i + 4 of the four outputs.
-  static constexpr bool rows4 = true;
   static void store_rows4(float* y, std::size_t ldy, const reg* r, const float* residual, std::size_t ldr) {
     const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
     const __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
@@ -153,13 +155,12 @@ MINILM_TARGET_POP
 
 MINILM_TARGET_PUSH_AVX512
 namespace gemm_avx512 {
-struct V {
+struct simd {
   using reg = __m512;
   static constexpr std::size_t width = 16;
   // 24 accumulators + 2 vectors of x + 1 broadcast of W, of 32 zmm registers.
   static constexpr int nv = 2, accumulators = 24;
-  static constexpr bool exact_erf = false, exact_exp = false, rows4 = false;
-  static void store_rows4(float*, std::size_t, const reg*, const float*, std::size_t) {}
+  static constexpr bool exact_erf = false, exact_exp = false;
   static reg erf(reg a) { return a; }  // unused: exact_erf is false
   static reg exp(reg a) { return a; }  // unused: exact_exp is false
   static reg zero() { return _mm512_setzero_ps(); }
@@ -194,13 +195,12 @@ MINILM_TARGET_POP
 
 #if MINILM_GEMM_NEON
 namespace gemm_neon {
-struct V {
+struct simd {
   using reg = float32x4_t;
   static constexpr std::size_t width = 4;
   // 24 accumulators + 4 vectors of x + 1 broadcast of W, of 32 q registers.
   static constexpr int nv = 4, accumulators = 24;
-  static constexpr bool exact_erf = false, exact_exp = false, rows4 = false;
-  static void store_rows4(float*, std::size_t, const reg*, const float*, std::size_t) {}
+  static constexpr bool exact_erf = false, exact_exp = false;
   static reg erf(reg a) { return a; }  // unused: exact_erf is false
   static reg exp(reg a) { return a; }  // unused: exact_exp is false
   static reg zero() { return vdupq_n_f32(0.0f); }
@@ -250,25 +250,25 @@ struct isa_kernel {
   std::size_t w_rows;      // a multiple of every tile's rows of W
 };
 
-template <typename V, block_fn block, softmax_fn softmax>
+template <typename simd, block_fn block, softmax_fn softmax>
 constexpr isa_kernel kernel_of() {
-  return {block, softmax, V::nv * V::width, static_cast<std::size_t>(V::accumulators)};
+  return {block, softmax, simd::nv * simd::width, static_cast<std::size_t>(simd::accumulators)};
 }
 
 isa_kernel kernel_for(gemm_isa isa) {
   switch (isa) {
 #if MINILM_GEMM_X86
     case gemm_isa::avx2:
-      return kernel_of<gemm_avx2::V, gemm_avx2::block, gemm_avx2::softmax_columns>();
+      return kernel_of<gemm_avx2::simd, gemm_avx2::block, gemm_avx2::softmax_columns>();
     case gemm_isa::avx512:
-      return kernel_of<gemm_avx512::V, gemm_avx512::block, gemm_avx512::softmax_columns>();
+      return kernel_of<gemm_avx512::simd, gemm_avx512::block, gemm_avx512::softmax_columns>();
 #endif
 #if MINILM_GEMM_NEON
     case gemm_isa::neon:
-      return kernel_of<gemm_neon::V, gemm_neon::block, gemm_neon::softmax_columns>();
+      return kernel_of<gemm_neon::simd, gemm_neon::block, gemm_neon::softmax_columns>();
 #endif
     default:
-      return kernel_of<gemm_scalar::V, gemm_scalar::block, gemm_scalar::softmax_columns>();
+      return kernel_of<gemm_scalar::simd, gemm_scalar::block, gemm_scalar::softmax_columns>();
   }
 }
 

@@ -2,7 +2,7 @@
 
 #include <unordered_set>
 
-#include "minilm/detail/mapped_file.hpp"
+#include "mapped_file.hpp"
 
 MINILM_BEGIN_NAMESPACE
 namespace detail {
@@ -150,6 +150,40 @@ json_document json_document::parse_file(const std::filesystem::path& path, std::
   return parse(bytes, "'" + path.string() + "'");
 }
 
+namespace {
+
+// The bytes with ".0" after every integer of 20 digits or more outside strings, which simdjson's
+// DOM refuses ("Problem while parsing a number") but Python reads: transformers writes
+// "model_max_length": 1000000000000000019884624838656 into many a tokenizer_config.json.
+std::string big_integers_as_floats(std::string_view bytes) {
+  std::string out;
+  out.reserve(bytes.size() + 16);
+  bool in_string = false;
+  for (std::size_t i = 0; i < bytes.size();) {
+    const char c = bytes[i];
+    if (in_string) {
+      out += c;
+      if (c == '\\' && i + 1 < bytes.size()) out += bytes[++i];
+      else if (c == '"') in_string = false;
+      ++i;
+    } else if (c >= '0' && c <= '9') {
+      std::size_t j = i;
+      while (j < bytes.size() && bytes[j] >= '0' && bytes[j] <= '9') ++j;
+      out.append(bytes.substr(i, j - i));
+      const bool integer = j == bytes.size() || (bytes[j] != '.' && bytes[j] != 'e' && bytes[j] != 'E');
+      if (j - i >= 20 && integer) out += ".0";
+      i = j;
+    } else {
+      in_string = c == '"';
+      out += c;
+      ++i;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 json_document json_document::parse(std::string_view bytes, std::string source, errc code) {
   json_document doc;
   doc.code_ = code;
@@ -161,6 +195,13 @@ json_document json_document::parse(std::string_view bytes, std::string source, e
   }
   // parse() copies the bytes into the parser's padded buffer when needed.
   auto result = doc.parser_->parse(bytes.data(), bytes.size(), true);
+  if (result.error() == simdjson::NUMBER_ERROR) {
+    const std::string rewritten = big_integers_as_floats(bytes);
+    if (rewritten.size() != bytes.size()) {
+      auto again = doc.parser_->parse(rewritten.data(), rewritten.size(), true);
+      if (again.error() == simdjson::SUCCESS) result = std::move(again);
+    }
+  }
   if (result.error() != simdjson::SUCCESS) {
     throw error(code == errc::invalid_config ? errc::invalid_json : code, *doc.source_ + ": not valid JSON (" +
                                         simdjson::error_message(result.error()) + ")");

@@ -1,4 +1,4 @@
-#include "minilm/detail/mapped_file.hpp"
+#include "mapped_file.hpp"
 
 #include <fcntl.h>
 #include <sys/mman.h>

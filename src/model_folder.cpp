@@ -1,5 +1,6 @@
 #include "minilm/model_folder.hpp"
 
+#include <optional>
 #include <system_error>
 
 #include "json.hpp"
@@ -96,6 +97,21 @@ bool is_module(std::string_view type, std::string_view name) {
     if (k[0] == name && k[1] == type) return true;
   }
   return false;
+}
+
+// max_seq_length when sentence_bert_config.json does not give one, as sentence-transformers
+// takes it: the tokenizer's model_max_length (tokenizer_config.json) capped at the positions the
+// model has (BERT's count from 0: max_position_embeddings of them). A model_max_length that is
+// absent, or transformers' "no limit" (1e30), leaves the cap.
+std::int64_t default_max_seq_length(const bert_config& config, const fs::path& tokenizer_config) {
+  const std::int64_t positions = config.max_position_embeddings;
+  if (tokenizer_config.empty()) return positions;
+  auto doc = detail::json_document::parse_file(tokenizer_config);
+  auto v = doc.root().find("model_max_length");
+  if (!v || v->is_null()) return positions;
+  const double limit = v->as_double();  // may be far beyond int64
+  if (!(limit >= 2)) v->fail(errc::invalid_config, "model_max_length " + std::to_string(limit) + " is below 2");
+  return limit < static_cast<double>(positions) ? static_cast<std::int64_t>(limit) : positions;
 }
 
 }  // namespace
@@ -197,14 +213,6 @@ model_folder read_model_folder(const fs::path& path) {
     m.pooling.dimension = m.config.hidden_size;
   }
 
-  m.max_seq_length = m.config.max_position_embeddings;
-  const fs::path sbert = path / "sentence_bert_config.json";
-  if (is_file(sbert)) {
-    auto doc = detail::json_document::parse_file(sbert);
-    m.max_seq_length = doc.root().int_or("max_seq_length", m.max_seq_length, 2, m.config.max_position_embeddings);
-    m.do_lower_case = doc.root().bool_or("do_lower_case", false);
-  }
-
   m.weights = path / "model.safetensors";
   if (!is_file(m.weights)) {
     throw error(errc::io, "model folder '" + path.string() + "' has no model.safetensors" +
@@ -216,6 +224,17 @@ model_folder read_model_folder(const fs::path& path) {
   if (m.tokenizer_json.empty() && m.vocab_txt.empty()) {
     throw error(errc::io, "model folder '" + path.string() + "' has neither tokenizer.json nor vocab.txt");
   }
+
+  std::optional<std::int64_t> max_seq_length;
+  const fs::path sbert = path / "sentence_bert_config.json";
+  if (is_file(sbert)) {
+    auto doc = detail::json_document::parse_file(sbert);
+    if (auto v = doc.root().find("max_seq_length"); v && !v->is_null()) {
+      max_seq_length = v->as_int(2, m.config.max_position_embeddings);
+    }
+    m.do_lower_case = doc.root().bool_or("do_lower_case", false);
+  }
+  m.max_seq_length = max_seq_length ? *max_seq_length : default_max_seq_length(m.config, m.tokenizer_config_json);
   return m;
 }
 

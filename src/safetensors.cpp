@@ -6,6 +6,7 @@
 #include <numeric>
 
 #include "json.hpp"
+#include "mapped_file.hpp"
 
 MINILM_BEGIN_NAMESPACE
 namespace {
@@ -143,8 +144,8 @@ std::vector<float> tensor_view::to_f32() const {
 safetensors_file safetensors_file::open(const std::filesystem::path& path, const safetensors_limits& limits) {
   safetensors_file file;
   file.source_ = "'" + path.string() + "'";
-  file.mapping_ = detail::mapped_file(path);
-  file.parse(file.mapping_.data(), file.mapping_.size(), limits);
+  file.mapping_ = std::make_shared<const detail::mapped_file>(path);
+  file.parse(file.mapping_->data(), file.mapping_->size(), limits);
   return file;
 }
 
@@ -154,6 +155,10 @@ safetensors_file safetensors_file::from_buffer(std::span<const std::byte> bytes,
   file.source_ = std::move(source);
   file.parse(bytes.data(), bytes.size(), limits);
   return file;
+}
+
+void safetensors_file::prefetch() const noexcept {
+  if (mapping_) mapping_->prefetch();
 }
 
 const tensor_view* safetensors_file::find(std::string_view name) const noexcept {
@@ -166,143 +171,207 @@ const tensor_view& safetensors_file::at(std::string_view name) const {
   throw error(errc::missing_tensor, source_ + ": no tensor named '" + std::string(name) + "'");
 }
 
-void safetensors_file::parse(const std::byte* data, std::size_t size, const safetensors_limits& limits) {
-  size_ = size;
-  auto fail = [&](const std::string& what) -> void { throw error(errc::invalid_safetensors, source_ + ": " + what); };
+// The steps of safetensors_file::parse, in the order it takes them.
+namespace {
 
-  if (size < 8) fail("file is " + std::to_string(size) + " bytes, shorter than the 8-byte header length");
+// Throws errc::invalid_safetensors: "<source>: <what>".
+[[noreturn]] void fail(const std::string& source, const std::string& what) {
+  throw error(errc::invalid_safetensors, source + ": " + what);
+}
+
+// Bytes 0-7: the header's length, little-endian, within the limit and the file.
+std::uint64_t read_header_length(const std::byte* data, std::size_t size, const safetensors_limits& limits,
+                                 const std::string& source) {
+  if (size < 8) fail(source, "file is " + std::to_string(size) + " bytes, shorter than the 8-byte header length");
   const std::uint64_t n = read_le_u64(data);
   if (n > limits.max_header_bytes) {
-    fail("header length " + std::to_string(n) + " (bytes 0-7) exceeds the limit of " +
-         std::to_string(limits.max_header_bytes) + " bytes");
+    fail(source, "header length " + std::to_string(n) + " (bytes 0-7) exceeds the limit of " +
+                     std::to_string(limits.max_header_bytes) + " bytes");
   }
   if (n > size - 8) {
-    fail("header length " + std::to_string(n) + " (bytes 0-7) runs past the end of the " +
-         std::to_string(size) + "-byte file");
+    fail(source, "header length " + std::to_string(n) + " (bytes 0-7) runs past the end of the " +
+                     std::to_string(size) + "-byte file");
   }
-  header_bytes_ = static_cast<std::size_t>(n);
-  const std::byte* data_start = data + 8 + n;
-  const std::uint64_t data_size = size - 8 - n;
+  return n;
+}
 
-  const std::string_view header(reinterpret_cast<const char*>(data + 8), header_bytes_);
+// The header (from byte 8): a JSON object.
+detail::json_document parse_header_json(std::string_view header, const std::string& source) {
   // The header must start with '{' (the reference checks this before parsing).
-  if (header.empty() || header.front() != '{') fail("header (bytes 8-" + std::to_string(8 + n) + ") does not start with '{'");
-  auto doc = detail::json_document::parse(header, source_ + " header", errc::invalid_safetensors);
+  if (header.empty() || header.front() != '{') {
+    fail(source, "header (bytes 8-" + std::to_string(8 + header.size()) + ") does not start with '{'");
+  }
+  auto doc = detail::json_document::parse(header, source + " header", errc::invalid_safetensors);
   const detail::json_value root = doc.root();
   if (!root.is_object()) root.fail(std::string("header is ") + root.type_name() + ", not an object");
+  return doc;
+}
 
-  struct entry {
-    std::string name;
-    const dtype_info* info;
-    std::vector<std::int64_t> shape;
-    std::uint64_t begin, end, n_elements;
-  };
-  std::vector<entry> entries;
+// "__metadata__": string keys to string values.
+void read_metadata(const detail::json_value& value, std::map<std::string, std::string>& metadata) {
+  if (!value.is_object()) value.fail(std::string("metadata must be an object, found ") + value.type_name());
+  for (const auto& [key, v] : value.members()) {
+    if (!v.is_string()) v.fail(std::string("metadata values must be strings, found ") + v.type_name());
+    metadata.emplace(std::string(key), std::string(v.as_string()));
+  }
+}
+
+// One tensor of the header, consistent in itself; where it lies among the others is checked
+// by check_tiling.
+struct tensor_entry {
+  std::string name;
+  const dtype_info* info = nullptr;
+  std::vector<std::int64_t> shape;
+  std::uint64_t begin = 0, end = 0, n_elements = 0;
+};
+
+// The entry's field `key` of JSON type `kind` ("string" or "array").
+detail::json_value required_field(const detail::json_value& value, const tensor_entry& e, std::string_view key,
+                                  std::string_view kind) {
+  const auto field = value.find(key);
+  if (!field || !(kind == "array" ? field->is_array() : field->is_string())) {
+    value.fail("tensor '" + e.name + "' has no " + std::string(kind) + " '" + std::string(key) + "'");
+  }
+  return *field;
+}
+
+void check_fields_known(const detail::json_value& value, const tensor_entry& e) {
+  for (const auto& [field, fv] : value.members()) {
+    if (field != "dtype" && field != "shape" && field != "data_offsets") {
+      fv.fail("unknown field in tensor '" + e.name + "'");
+    }
+  }
+}
+
+// "shape": at most max_rank non-negative dimensions whose product fits 64 bits.
+void read_shape(const detail::json_value& shape, tensor_entry& e, const safetensors_limits& limits) {
+  const auto dims = shape.items();
+  if (dims.size() > limits.max_rank) {
+    shape.fail("tensor '" + e.name + "' has rank " + std::to_string(dims.size()) + ", more than the limit of " +
+               std::to_string(limits.max_rank));
+  }
+  std::uint64_t count = 1;
+  for (const auto& d : dims) {
+    std::uint64_t v = 0;
+    if (d.raw().get_uint64().get(v) != simdjson::SUCCESS || v > static_cast<std::uint64_t>(INT64_MAX)) {
+      d.fail("dimension of tensor '" + e.name + "' is not a non-negative integer");
+    }
+    if (mul_overflows(count, v, count)) shape.fail("element count of tensor '" + e.name + "' overflows 64 bits");
+    e.shape.push_back(static_cast<std::int64_t>(v));
+  }
+  e.n_elements = count;
+}
+
+// "data_offsets": [begin, end], non-negative, end not before begin.
+void read_offsets(const detail::json_value& offsets, tensor_entry& e) {
+  const auto range = offsets.items();
+  if (range.size() != 2) offsets.fail("tensor '" + e.name + "' needs exactly [begin, end]");
+  for (const auto& r : range) {
+    if (!r.raw().is_uint64() && !(r.raw().is_int64() && r.raw().get_int64().value_unsafe() >= 0)) {
+      r.fail("offset of tensor '" + e.name + "' is not a non-negative integer");
+    }
+  }
+  e.begin = range[0].as_uint();
+  e.end = range[1].as_uint();
+  if (e.end < e.begin) {
+    offsets.fail("tensor '" + e.name + "' ends (" + std::to_string(e.end) + ") before it begins (" +
+                 std::to_string(e.begin) + ")");
+  }
+}
+
+// The offsets span exactly the whole bytes that the dtype and shape need.
+void check_byte_size(const tensor_entry& e, const detail::json_value& shape, const detail::json_value& offsets) {
+  std::uint64_t bits = 0;
+  if (mul_overflows(e.n_elements, e.info->bits, bits)) {
+    shape.fail("byte size of tensor '" + e.name + "' overflows 64 bits");
+  }
+  if (bits % 8 != 0) {
+    shape.fail("tensor '" + e.name + "' of " + std::string(e.info->name) + " does not fill a whole number of bytes");
+  }
+  if (bits / 8 != e.end - e.begin) {
+    offsets.fail("tensor '" + e.name + "' (" + std::string(e.info->name) + " " + shape_string(e.shape) + ") needs " +
+                 std::to_string(bits / 8) + " bytes but its offsets span " + std::to_string(e.end - e.begin));
+  }
+}
+
+// One tensor: {"dtype": ..., "shape": [...], "data_offsets": [begin, end]} and nothing else.
+tensor_entry read_tensor_entry(std::string_view name, const detail::json_value& value,
+                               const safetensors_limits& limits) {
+  if (!value.is_object()) value.fail(std::string("tensor entry must be an object, found ") + value.type_name());
+  tensor_entry e;
+  e.name = std::string(name);
+  check_fields_known(value, e);
+  const detail::json_value dtype_field = required_field(value, e, "dtype", "string");
+  e.info = find_dtype(dtype_field.as_string());
+  if (e.info == nullptr) {
+    dtype_field.fail("unknown dtype '" + std::string(dtype_field.as_string()) + "' for tensor '" + e.name + "'");
+  }
+  const detail::json_value shape = required_field(value, e, "shape", "array");
+  read_shape(shape, e, limits);
+  const detail::json_value offsets = required_field(value, e, "data_offsets", "array");
+  read_offsets(offsets, e);
+  check_byte_size(e, shape, offsets);
+  return e;
+}
+
+// Every member of the header: the tensors, returned, and the metadata, into `metadata`.
+std::vector<tensor_entry> read_entries(const detail::json_value& root, const safetensors_limits& limits,
+                                       const std::string& source, std::map<std::string, std::string>& metadata) {
   const auto members = root.members();
   if (members.size() > limits.max_tensors + 1) {
-    fail("header lists " + std::to_string(members.size()) + " entries, more than the limit of " +
-         std::to_string(limits.max_tensors));
+    fail(source, "header lists " + std::to_string(members.size()) + " entries, more than the limit of " +
+                     std::to_string(limits.max_tensors));
   }
-  for (const auto& member : members) {
-    // Plain references, not a structured binding: lambdas cannot capture those before clang 16.
-    const std::string_view key = member.first;
-    const detail::json_value& value = member.second;
-    auto bad = [&](const std::string& what) { value.fail(what); };
+  std::vector<tensor_entry> entries;
+  for (const auto& [key, value] : members) {
     if (key == "__metadata__") {
-      if (!value.is_object()) bad(std::string("metadata must be an object, found ") + value.type_name());
-      for (const auto& [mkey, mval] : value.members()) {
-        if (!mval.is_string()) mval.fail(std::string("metadata values must be strings, found ") + mval.type_name());
-        metadata_.emplace(std::string(mkey), std::string(mval.as_string()));
-      }
-      continue;
+      read_metadata(value, metadata);
+    } else {
+      entries.push_back(read_tensor_entry(key, value, limits));
     }
-    if (!value.is_object()) bad(std::string("tensor entry must be an object, found ") + value.type_name());
-    entry e;
-    e.name = std::string(key);
-    for (const auto& [field, fv] : value.members()) {
-      if (field != "dtype" && field != "shape" && field != "data_offsets") {
-        fv.fail("unknown field in tensor '" + e.name + "'");
-      }
-    }
-    auto dtype_field = value.find("dtype");
-    if (!dtype_field || !dtype_field->is_string()) bad("tensor '" + e.name + "' has no string 'dtype'");
-    e.info = find_dtype(dtype_field->as_string());
-    if (e.info == nullptr) dtype_field->fail("unknown dtype '" + std::string(dtype_field->as_string()) + "' for tensor '" + e.name + "'");
-
-    auto shape_field = value.find("shape");
-    if (!shape_field || !shape_field->is_array()) bad("tensor '" + e.name + "' has no array 'shape'");
-    const auto dims = shape_field->items();
-    if (dims.size() > limits.max_rank) {
-      shape_field->fail("tensor '" + e.name + "' has rank " + std::to_string(dims.size()) +
-                                                       ", more than the limit of " + std::to_string(limits.max_rank));
-    }
-    std::uint64_t count = 1;
-    for (const auto& d : dims) {
-      std::uint64_t v = 0;
-      if (d.raw().get_uint64().get(v) != simdjson::SUCCESS || v > static_cast<std::uint64_t>(INT64_MAX)) {
-        d.fail("dimension of tensor '" + e.name + "' is not a non-negative integer");
-      }
-      if (mul_overflows(count, v, count)) {
-        shape_field->fail("element count of tensor '" + e.name + "' overflows 64 bits");
-      }
-      e.shape.push_back(static_cast<std::int64_t>(v));
-    }
-    e.n_elements = count;
-
-    auto offsets = value.find("data_offsets");
-    if (!offsets || !offsets->is_array()) bad("tensor '" + e.name + "' has no array 'data_offsets'");
-    const auto range = offsets->items();
-    if (range.size() != 2) offsets->fail("tensor '" + e.name + "' needs exactly [begin, end]");
-    for (const auto& r : range) {
-      if (!r.raw().is_uint64() && !(r.raw().is_int64() && r.raw().get_int64().value_unsafe() >= 0)) {
-        r.fail("offset of tensor '" + e.name + "' is not a non-negative integer");
-      }
-    }
-    e.begin = range[0].as_uint();
-    e.end = range[1].as_uint();
-    if (e.end < e.begin) {
-      offsets->fail("tensor '" + e.name + "' ends (" + std::to_string(e.end) +
-                                                   ") before it begins (" + std::to_string(e.begin) + ")");
-    }
-    std::uint64_t bits = 0;
-    if (mul_overflows(count, e.info->bits, bits)) {
-      shape_field->fail("byte size of tensor '" + e.name + "' overflows 64 bits");
-    }
-    if (bits % 8 != 0) {
-      shape_field->fail("tensor '" + e.name + "' of " + std::string(e.info->name) +
-                                                       " does not fill a whole number of bytes");
-    }
-    if (bits / 8 != e.end - e.begin) {
-      offsets->fail(
-                    "tensor '" + e.name + "' (" + std::string(e.info->name) + " " + shape_string(e.shape) + ") needs " +
-                        std::to_string(bits / 8) + " bytes but its offsets span " + std::to_string(e.end - e.begin));
-    }
-    entries.push_back(std::move(e));
   }
-
   if (entries.size() > limits.max_tensors) {
-    fail("header lists " + std::to_string(entries.size()) + " tensors, more than the limit of " +
-         std::to_string(limits.max_tensors));
+    fail(source, "header lists " + std::to_string(entries.size()) + " tensors, more than the limit of " +
+                     std::to_string(limits.max_tensors));
   }
+  return entries;
+}
 
-  // The tensors must tile the data region exactly: sorted by offset, each begins where
-  // the previous one ended, the first at 0 and the last at the end of the file.
-  std::sort(entries.begin(), entries.end(),
-            [](const entry& a, const entry& b) { return a.begin != b.begin ? a.begin < b.begin : a.end < b.end; });
+// The tensors must tile the data region exactly: sorted by offset, each begins where the
+// previous one ended, the first at 0 and the last at the end of the file. Sorts `entries`.
+void check_tiling(std::vector<tensor_entry>& entries, std::uint64_t data_start, std::uint64_t data_size,
+                  const std::string& source) {
+  std::sort(entries.begin(), entries.end(), [](const tensor_entry& a, const tensor_entry& b) {
+    return a.begin != b.begin ? a.begin < b.begin : a.end < b.end;
+  });
   std::uint64_t expected = 0;
   for (const auto& e : entries) {
     if (e.begin != expected) {
-      fail("tensor '" + e.name + "' starts at data offset " + std::to_string(e.begin) + " but the previous tensor ends at " +
-           std::to_string(expected) + (e.begin < expected ? " (overlap)" : " (gap)"));
+      fail(source, "tensor '" + e.name + "' starts at data offset " + std::to_string(e.begin) +
+                       " but the previous tensor ends at " + std::to_string(expected) +
+                       (e.begin < expected ? " (overlap)" : " (gap)"));
     }
     expected = e.end;
   }
   if (expected != data_size) {
-    fail("tensors cover " + std::to_string(expected) + " bytes of data but the data region (from byte " +
-         std::to_string(8 + n) + ") holds " + std::to_string(data_size) +
-         (expected > data_size ? " (file truncated?)" : " (trailing bytes)"));
+    fail(source, "tensors cover " + std::to_string(expected) + " bytes of data but the data region (from byte " +
+                     std::to_string(data_start) + ") holds " + std::to_string(data_size) +
+                     (expected > data_size ? " (file truncated?)" : " (trailing bytes)"));
   }
+}
 
+}  // namespace
+
+void safetensors_file::parse(const std::byte* data, std::size_t size, const safetensors_limits& limits) {
+  size_ = size;
+  const std::uint64_t n = read_header_length(data, size, limits, source_);
+  header_bytes_ = static_cast<std::size_t>(n);
+  const detail::json_document doc =
+      parse_header_json(std::string_view(reinterpret_cast<const char*>(data + 8), header_bytes_), source_);
+  std::vector<tensor_entry> entries = read_entries(doc.root(), limits, source_, metadata_);
+  check_tiling(entries, 8 + n, size - 8 - n, source_);
+
+  const std::byte* data_start = data + 8 + n;
   tensors_.reserve(entries.size());
   for (auto& e : entries) {
     index_.emplace(e.name, tensors_.size());

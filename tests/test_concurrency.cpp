@@ -1,10 +1,16 @@
 // One model, many threads: an encoder and a tokenizer are immutable after load, so 16 threads
 // encoding at once through the same object get exactly (bitwise) what one thread gets
-// encoding the same texts one after another. Run under ThreadSanitizer by tools/sanitize.sh.
+// encoding the same texts one after another; and calls without a workspace reuse the
+// encoder's threads instead of starting new ones. Run under ThreadSanitizer by
+// tools/sanitize.sh.
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <barrier>
 #include <cstring>
+#include <filesystem>
+#include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -36,7 +42,78 @@ bool same_bits(const minilm::embeddings& a, const minilm::embeddings& b) {
          std::memcmp(a.values.data(), b.values.data(), a.values.size() * sizeof(float)) == 0;
 }
 
+// The ids of this process's threads, from /proc/self/task.
+std::set<std::string> thread_ids() {
+  std::set<std::string> ids;
+  for (const auto& e : std::filesystem::directory_iterator("/proc/self/task")) ids.insert(e.path().filename().string());
+  return ids;
+}
+
+// Every thread id seen while it runs, polling /proc/self/task as fast as it can: a thread that
+// lives for a whole encode call cannot slip through.
+class thread_watch {
+ public:
+  thread_watch() : poller_([this](std::stop_token stop) { poll(stop); }) {}
+  std::set<std::string> seen() {
+    std::lock_guard lock(mutex_);
+    return seen_;
+  }
+  void reset() {
+    std::lock_guard lock(mutex_);
+    seen_.clear();
+    polls_ = 0;
+  }
+  // Returns once the poller has looked at least `n` times since the last reset.
+  void wait_for_polls(int n) {
+    while (polls_.load() < n) std::this_thread::yield();
+  }
+
+ private:
+  void poll(const std::stop_token& stop) {
+    while (!stop.stop_requested()) {
+      const std::set<std::string> now = thread_ids();
+      std::lock_guard lock(mutex_);
+      seen_.insert(now.begin(), now.end());
+      ++polls_;
+    }
+  }
+  std::mutex mutex_;
+  std::set<std::string> seen_;
+  std::atomic<int> polls_{0};
+  std::jthread poller_;
+};
+
 }  // namespace
+
+TEST_CASE("calls without a workspace reuse the encoder's threads: the second call starts none") {
+  minilm::encoder_options options;
+  options.n_threads = 2;
+  const auto model = minilm::encoder::load(test_support::model_dir(), options);
+  const std::vector<std::string> texts = texts_for(0);
+  const std::vector<std::string_view> views(texts.begin(), texts.end());
+  const std::vector<std::int32_t> ids = {101, 7592, 2088, 102};
+  const std::vector<std::size_t> offsets = {0, 4};
+  std::vector<float> out(texts.size() * model.dimension());
+
+  thread_watch watch;
+  const std::set<std::string> before = thread_ids();
+  const std::vector<float> first = model.encode_one(texts[0]);
+  const std::set<std::string> after_first = thread_ids();
+  // The first call started the encoder's one worker (the caller is the other thread) and kept it.
+  CHECK(after_first.size() == before.size() + 1);
+
+  watch.reset();
+  watch.wait_for_polls(1);
+  CHECK(model.encode_one(texts[0]) == first);
+  model.encode(texts);
+  model.encode(views, out);
+  model.encode_ids(ids, offsets);
+  watch.wait_for_polls(2);
+  // Every thread seen during the later calls was there after the first.
+  const std::set<std::string> seen = watch.seen();
+  CHECK(seen == after_first);
+  CHECK(thread_ids() == after_first);
+}
 
 TEST_CASE("16 threads sharing one encoder get the serial results, bit for bit") {
   const auto model = minilm::encoder::load(test_support::model_dir());

@@ -3,9 +3,11 @@
 #include <doctest/doctest.h>
 
 #include <minilm/encoder.hpp>
+#include <minilm/similarity.hpp>
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstring>
 #include <iomanip>
 #include <numeric>
@@ -78,6 +80,20 @@ std::vector<std::string> example_lines(const fs::path& file, std::string_view be
   return lines;
 }
 
+// The minilm::error that f() throws; fails the test when it throws none.
+template <typename F>
+minilm::error error_of(F&& f) {
+  try {
+    f();
+  } catch (const minilm::error& e) {
+    return e;
+  }
+  FAIL("no error");
+  return minilm::error(minilm::errc::io, "");
+}
+
+minilm::errc code_of(auto&& f) { return error_of(f).code(); }
+
 }  // namespace
 
 TEST_CASE("the usage example in encoder.hpp runs, word for word") {
@@ -105,8 +121,7 @@ TEST_CASE("the usage example in encoder.hpp runs, word for word") {
   const minilm::embeddings e = model.encode(texts);
   // e.size() == 2, e.dimension == 384; e[i] is text i's vector (unit length: the folder
   // asks for Normalize), e.values all of them, row-major.
-  float cosine = 0;
-  for (std::size_t j = 0; j < e.dimension; ++j) cosine += e[0][j] * e[1][j];
+  float s = minilm::cosine(e[0], e[1]);   // <minilm/similarity.hpp>
 
   std::vector<float> one = model.encode_one("How do I cook rice?");
 
@@ -119,8 +134,8 @@ TEST_CASE("the usage example in encoder.hpp runs, word for word") {
   CHECK(e.size() == 2);
   CHECK(e.dimension == 384);
   CHECK(e.values.size() == 2 * 384);
-  CHECK(cosine > 0.5f);
-  CHECK(cosine < 1.0f);
+  CHECK(s > 0.5f);
+  CHECK(s < 1.0f);
   CHECK(one.size() == 384);
   CHECK(cls_model.pooling() == minilm::pooling_mode::cls);
   CHECK(cls_model.n_threads() == 2);
@@ -300,14 +315,6 @@ TEST_CASE("options override the model folder") {
 
 TEST_CASE("bad input is a minilm::error naming it") {
   const minilm::encoder& m = real_model();
-  auto code_of = [](auto&& f) {
-    try {
-      f();
-    } catch (const minilm::error& e) {
-      return e.code();
-    }
-    return minilm::errc{};
-  };
   const std::vector<std::int32_t> ids = {101, 2023, 102};
   CHECK(code_of([&] { m.encode_ids(ids, std::vector<std::size_t>{0, 4}); }) == minilm::errc::invalid_argument);
   CHECK(code_of([&] { m.encode_ids(ids, std::vector<std::size_t>{1, 3}); }) == minilm::errc::invalid_argument);
@@ -331,6 +338,90 @@ TEST_CASE("bad input is a minilm::error naming it") {
   CHECK(code_of([&] { minilm::encoder::load(test_support::model_dir(), o); }) == minilm::errc::invalid_argument);
   CHECK(code_of([&] { minilm::encoder::load("/nonexistent/folder"); }) == minilm::errc::io);
   CHECK(code_of([&] { m.encode_one("bad \xff utf-8"); }) == minilm::errc::invalid_text);
+}
+
+TEST_CASE("a failure inside a batch names the text, in text_index() and in the message") {
+  const minilm::encoder& m = real_model();
+  const std::vector<std::string> bad_utf8 = {"fine", "also fine", "bad \xff byte", "fine again"};
+  const minilm::error e = error_of([&] { m.encode(bad_utf8); });
+  CHECK(e.code() == minilm::errc::invalid_text);
+  CHECK(e.text_index() == 2u);
+  CHECK(std::string(e.what()).starts_with("minilm: text 2: "));
+
+  std::vector<std::int32_t> ids = {101, 2023, 102};
+  ids.insert(ids.end(), 513, 1000);  // a second sequence longer than the 512 positions
+  const minilm::error too_long = error_of([&] { m.encode_ids(ids, std::vector<std::size_t>{0, 3, 516}); });
+  CHECK(too_long.code() == minilm::errc::invalid_argument);
+  CHECK(too_long.text_index() == 1u);
+  CHECK(std::string(too_long.what()).find("text 1: ") != std::string::npos);
+
+  // Errors that are not about one text of a batch carry no index.
+  CHECK_FALSE(error_of([&] { minilm::encoder::load("/nonexistent/folder"); }).text_index().has_value());
+  CHECK_FALSE(error_of([&] { m.encode_one("bad \xff byte"); }).text_index().has_value());
+}
+
+TEST_CASE("encode() into the caller's memory gives the same bits, and checks the size") {
+  const minilm::encoder& m = real_model();
+  const std::vector<std::string_view> views = {"A man is eating food.", "", "How do I cook rice?"};
+  const minilm::embeddings expected = m.encode(views);
+  std::vector<float> out(views.size() * m.dimension(), -1.0f);
+  m.encode(views, out);
+  CHECK(out == expected.values);
+  minilm::workspace ws;
+  std::fill(out.begin(), out.end(), -1.0f);
+  m.encode(views, out, ws);
+  CHECK(out == expected.values);
+
+  std::vector<float> short_out(out.size() - 1);
+  const minilm::error e = error_of([&] { m.encode(views, short_out); });
+  CHECK(e.code() == minilm::errc::invalid_argument);
+  CHECK(std::string(e.what()).find("3 texts of dimension 384 need 1152") != std::string::npos);
+}
+
+TEST_CASE("embeddings::tokens(i) checks i, and that token states were asked for") {
+  const minilm::encoder& m = real_model();
+  const std::vector<std::string> t = {"one text", "two texts"};
+  const minilm::embeddings without = m.encode(t);
+  CHECK_THROWS_AS(without.tokens(0), minilm::error);
+  minilm::encode_options with_tokens;
+  with_tokens.token_states = true;
+  const minilm::embeddings with = m.encode(t, with_tokens);
+  CHECK(with.tokens(1).size() == (with.token_offsets[2] - with.token_offsets[1]) * with.dimension);
+  const minilm::error e = error_of([&] { (void)with.tokens(2); });
+  CHECK(e.code() == minilm::errc::invalid_argument);
+  CHECK(std::string(e.what()).find("text 2 of 2") != std::string::npos);
+}
+
+TEST_CASE("cosine() and similarity() are sentence-transformers' cos_sim") {
+  // cos_sim(a, b) = normalize(a) . normalize(b), with normalize's guard against zero vectors.
+  const std::vector<float> a = {3, 4, 0}, b = {4, 3, 0}, zero = {0, 0, 0};
+  CHECK(minilm::cosine(a, b) == doctest::Approx(24.0 / 25.0).epsilon(1e-7));
+  CHECK(minilm::cosine(a, a) == doctest::Approx(1.0).epsilon(1e-7));
+  CHECK(minilm::cosine(a, zero) == 0.0f);
+  CHECK_THROWS_AS(minilm::cosine(a, std::vector<float>{1, 2}), minilm::error);
+
+  minilm::encoder_options raw;
+  raw.normalize = false;  // so that the norms matter
+  const minilm::encoder m = minilm::encoder::load(test_support::model_dir(), raw);
+  const std::vector<std::string> t = {"A man is eating food.", "A man is eating a piece of bread.", "The sky is blue."};
+  const minilm::embeddings e = m.encode(t);
+  const minilm::embeddings q = m.encode(std::vector<std::string>{"Someone eats."});
+  const minilm::similarity_matrix s = minilm::similarity(e, q);
+  REQUIRE(s.rows == 3);
+  REQUIRE(s.cols == 1);
+  for (std::size_t i = 0; i < 3; ++i) {
+    double dot = 0, na = 0, nb = 0;
+    for (std::size_t j = 0; j < e.dimension; ++j) {
+      dot += double(e[i][j]) * q[0][j];
+      na += double(e[i][j]) * e[i][j];
+      nb += double(q[0][j]) * q[0][j];
+    }
+    CHECK(s(i, 0) == doctest::Approx(dot / std::sqrt(na * nb)).epsilon(1e-6));
+    CHECK(s(i, 0) == minilm::cosine(e[i], q[0]));
+  }
+  CHECK(s(0, 0) > s(2, 0));  // eating is closer to eating than to the sky
+  const minilm::similarity_matrix self = minilm::similarity(e, e);
+  for (std::size_t i = 0; i < 3; ++i) CHECK(self(i, i) == doctest::Approx(1.0).epsilon(1e-6));
 }
 
 TEST_CASE("a tokenizer with more tokens than the embedding table is refused at load") {

@@ -1,11 +1,11 @@
-// The dense kernel (minilm/detail/gemm.hpp): results against a double-precision reference on odd
+// The dense kernel (src/gemm.hpp): results against a double-precision reference on odd
 // shapes, on every instruction set this processor runs, and the bitwise promises: a row's result
 // does not depend on the batch around it, on its position there, or on the thread count.
 //
 // The instruction sets this processor lacks are tested by building the same test over SIMDe's
 // portable intrinsics (Debian package libsimde-dev), which runs the AVX2, AVX-512 and NEON code
 // on any x86-64 processor:
-//   g++ -std=c++20 -O1 -DMINILM_GEMM_EMULATE_SIMD -Iinclude -Itests -pthread -o test_gemm_emulated
+//   g++ -std=c++20 -O1 -DMINILM_GEMM_EMULATE_SIMD -Iinclude -Isrc -Itests -pthread -o test_gemm_emulated
 //       tests/test_gemm.cpp src/gemm.cpp tests/doctest_main.cpp && ./test_gemm_emulated
 #include <doctest/doctest.h>
 
@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include <minilm/detail/gemm.hpp>
+#include "gemm.hpp"
 
 using minilm::detail::dense_args;
 using minilm::detail::gemm_isa;

@@ -4,10 +4,12 @@
 // a hang or an allocation the file's size does not justify; the command-line tool turns
 // each into a message on stderr and exit code 1. (test_safetensors.cpp and
 // test_model_folder.cpp hold the rules themselves; these are the cases they leave out.)
+// Last, token ids the model cannot take, which name the sequence they are in.
 #include "test_malformed.hpp"
 
 #include <cstring>
 
+#include <minilm/encoder.hpp>
 #include <minilm/model_folder.hpp>
 #include <minilm/safetensors.hpp>
 #include <minilm/weights.hpp>
@@ -354,4 +356,19 @@ TEST_CASE("the command-line tool reports a broken folder on stderr and exits wit
     CHECK(r.err.find(c.needle) != std::string::npos);
     CHECK(r.err.find(folder.string()) != std::string::npos);
   }
+}
+
+TEST_CASE("an id outside the vocabulary names its sequence as the text index, and its position there") {
+  const auto model = minilm::encoder::load(test_support::model_dir());
+  const std::vector<std::int32_t> ids = {101, 7592, 102, 101, 99999, 102};
+  const std::vector<std::size_t> offsets = {0, 3, 6};
+  const auto e = error_of([&] { model.encode_ids(ids, offsets); });
+  check_error(e, errc::invalid_argument, {"minilm: text 1: ", "id 99999 at position 1 of sequence 1"});
+  CHECK(e->text_index() == std::optional<std::size_t>(1));
+
+  // Offsets that do not end at the number of ids are about no one sequence: no index.
+  const std::vector<std::size_t> short_offsets = {0, 3, 5};
+  const auto whole = error_of([&] { model.encode_ids(ids, short_offsets); });
+  check_error(whole, errc::invalid_argument, {"offsets must start at 0 and end at the number of ids (6)"});
+  CHECK_FALSE(whole->text_index().has_value());
 }

@@ -91,6 +91,24 @@ TEST_CASE("invalid UTF-8 is refused with its byte offset, or replaced on request
   CHECK(lenient.encode("hello \x80 world").ids == ids_of("hello world"));
 }
 
+TEST_CASE("invalid UTF-8 in a batch names the text and its byte offset") {
+  const std::vector<std::string_view> texts = {"ok", "also ok", "bad \xff byte"};
+  for (const bool padded : {false, true}) {
+    CAPTURE(padded);
+    const auto e = error_of([&] {
+      if (padded) {
+        real_tokenizer().encode_batch_padded(texts);
+      } else {
+        real_tokenizer().encode_batch(texts);
+      }
+    });
+    check_error(e, errc::invalid_text, {"text 2: ", "byte offset 4"});
+    CHECK(e->text_index() == std::optional<std::size_t>(2));
+  }
+  // A single text has no index.
+  CHECK_FALSE(error_of([&] { real_tokenizer().encode(texts[2]); })->text_index().has_value());
+}
+
 TEST_CASE("NUL and other control bytes are dropped like any control character") {
   CHECK(ids_of(std::string("hello\0world", 11)) == ids_of("helloworld"));
   CHECK(ids_of(std::string("\0\0\0", 3)) == ids_of(""));
@@ -199,6 +217,18 @@ TEST_CASE("the command-line tool: hostile stdin gives documented output or a mes
     CHECK(r.err == "minilm: stdin line 3: text is not valid UTF-8 at byte offset 4\n");
     const auto lenient = malformed::run_cli({"tokenize", "--model", model, "--replace-invalid"}, dir / "in");
     CHECK(lenient.exit_code == 0);
+  }
+  SUBCASE("invalid UTF-8 on line 3 through embed: the batch before it, then the line") {
+    test_support::write_file(dir / "in", "fine\nalso fine\nnot \xff fine\nnever read\n");
+    const auto r = malformed::run_cli({"embed", "--model", (dir / "tiny").string(), "--batch-size", "2"}, dir / "in");
+    CHECK(r.exit_code == 1);
+    CHECK(std::count(r.out.begin(), r.out.end(), '\n') == 2);
+    // The tool names the line from the library's text_index(); without one, the message alone.
+    const std::vector<std::string> batch = {"fine", "not \xff fine"};
+    const auto e = error_of([&] { minilm::encoder::load(dir / "tiny").encode(batch); });
+    REQUIRE(e.has_value());
+    CHECK(r.err == (e->text_index() ? "minilm: stdin line 3: " : "minilm: ") +
+                       std::string("text is not valid UTF-8 at byte offset 4\n"));
   }
   SUBCASE("NUL bytes, empty and whitespace-only lines") {
     test_support::write_file(dir / "in", std::string("a\0b\n\n \t \n", 9));

@@ -217,7 +217,7 @@ TEST_CASE("config.json values minilm cannot use are rejected with the field's na
       {replace("\"hidden_size\":8,", ""), errc::invalid_config, {"missing required field 'hidden_size'"}},
       {replace("\"num_attention_heads\":2", "\"num_attention_heads\":3"), errc::invalid_config, {"does not divide hidden_size"}},
       {replace("\"max_position_embeddings\":10", "\"max_position_embeddings\":4000000000"), errc::invalid_config, {"field 'max_position_embeddings'"}},
-      {replace("\"num_hidden_layers\":2", "\"num_hidden_layers\":99999999999999999999"), errc::invalid_json, {"config.json"}},
+      {replace("\"num_hidden_layers\":2", "\"num_hidden_layers\":99999999999999999999"), errc::invalid_config, {"config.json", "field 'num_hidden_layers'"}},
       {replace("\"vocab_size\":16", "\"vocab_size\":1e400"), errc::invalid_json, {"config.json"}},
       {replace("\"hidden_act\":\"gelu\"", "\"hidden_act\":\"relu\""), errc::unsupported, {"hidden_act 'relu'"}},
       {replace("\"position_embedding_type\":\"absolute\"", "\"position_embedding_type\":\"relative_key\""), errc::unsupported, {"relative_key"}},
@@ -274,4 +274,37 @@ TEST_CASE("other files of the folder are checked too") {
   SUBCASE("not a folder") {
     check_message(load_error(dir / "nowhere"), errc::io, {"nowhere", "not a directory"});
   }
+}
+
+TEST_CASE("without max_seq_length in sentence_bert_config.json: model_max_length capped at the positions, as sentence-transformers") {
+  // sentence-transformers' Transformer module: max_seq_length = min(tokenizer.model_max_length,
+  // config.max_position_embeddings) when sentence_bert_config.json does not say. The tiny
+  // folder has 10 positions.
+  test_support::temp_dir dir;
+  test_support::write_tiny_bert_folder(dir.path(), tiny_bert{});
+  write_file(dir / "sentence_bert_config.json", R"({"do_lower_case":false})");
+  auto max_seq_length = [&] { return minilm::read_model_folder(dir.path()).max_seq_length; };
+  CHECK(max_seq_length() == 10);  // no tokenizer_config.json
+
+  write_file(dir / "tokenizer_config.json", R"({"model_max_length":6})");
+  CHECK(max_seq_length() == 6);
+  write_file(dir / "tokenizer_config.json", R"({"model_max_length":512})");
+  CHECK(max_seq_length() == 10);
+  // transformers' "no limit", beyond int64
+  write_file(dir / "tokenizer_config.json", R"({"model_max_length":1000000000000000019884624838656})");
+  CHECK(max_seq_length() == 10);
+  write_file(dir / "tokenizer_config.json", R"({"do_lower_case":true})");
+  CHECK(max_seq_length() == 10);
+
+  std::filesystem::remove(dir / "sentence_bert_config.json");
+  write_file(dir / "tokenizer_config.json", R"({"model_max_length":8})");
+  CHECK(max_seq_length() == 8);
+
+  write_file(dir / "tokenizer_config.json", R"({"model_max_length":1})");
+  check_message(load_error(dir.path()), errc::invalid_config, {"tokenizer_config.json", "model_max_length"});
+
+  // sentence_bert_config.json wins when it says
+  write_file(dir / "tokenizer_config.json", R"({"model_max_length":6})");
+  write_file(dir / "sentence_bert_config.json", R"({"max_seq_length":9})");
+  CHECK(max_seq_length() == 9);
 }

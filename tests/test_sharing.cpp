@@ -19,6 +19,7 @@
 #include <sstream>
 #include <tuple>
 
+#include <minilm/encoder.hpp>
 #include <minilm/model_folder.hpp>
 #include <minilm/safetensors.hpp>
 #include <minilm/weights.hpp>
@@ -256,6 +257,30 @@ TEST_CASE("a model opened before fork() works in the child (the --preload patter
     return checksum(file) == expected ? 0 : 2;
   }));
   CHECK(code == 0);
+}
+
+TEST_CASE("an encoder whose threads ran before fork() embeds in the child, as in the parent") {
+  minilm::encoder_options options;
+  options.n_threads = 2;
+  const auto model = minilm::encoder::load(test_support::model_dir(), options);
+  const std::string text = "A worker forked from a warmed-up master";
+  minilm::workspace ws;
+  const std::string_view view = text;
+  const std::vector<float> expected = model.encode_one(text);  // starts the encoder's own threads
+  model.encode(std::span(&view, 1), ws);                          // and the workspace's
+
+  // The parent's threads do not exist in the child: calls there start their own. A hang would
+  // end in the alarm.
+  const int code = wait_for(spawn([&] {
+    ::alarm(60);
+    for (int i = 0; i < 3; ++i) {
+      if (model.encode_one(text) != expected) return 1;
+      if (model.encode(std::span(&view, 1), ws).values != expected) return 2;
+    }
+    return 0;
+  }));
+  CHECK(code == 0);
+  CHECK(model.encode_one(text) == expected);  // and the parent's still work
 }
 
 TEST_CASE("replacing the file by rename() does not disturb a process that has it open") {

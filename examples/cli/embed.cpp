@@ -12,7 +12,9 @@
 #include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <minilm/encoder.hpp>
@@ -20,6 +22,13 @@
 #include "cli.hpp"
 
 namespace {
+
+struct embed_options {
+  std::string model_dir;
+  bool npy = false;  // --format npy, else jsonl
+  std::size_t batch_size = 32;
+  std::size_t n_threads = 0;
+};
 
 std::size_t parse_count(const std::string& flag, const std::string& value, std::size_t min, std::size_t max) {
   std::size_t n = 0;
@@ -31,11 +40,62 @@ std::size_t parse_count(const std::string& flag, const std::string& value, std::
   return n;
 }
 
+// The flags of `embed`, or nullopt once stderr says which one is wrong (exit status 2). A count
+// out of range throws, as the library's errors do (exit status 1).
+std::optional<embed_options> read_options(cli::args& a) {
+  embed_options o;
+  o.model_dir = a.take("--model", cli::default_model_dir());
+  const std::string format = a.take("--format", "jsonl");
+  o.batch_size = parse_count("--batch-size", a.take("--batch-size", "32"), 1, 1 << 20);
+  o.n_threads = parse_count("--threads", a.take("--threads", "0"), 0, 1024);
+  if (!a.items.empty()) {
+    std::fprintf(stderr, "minilm: embed: unknown argument '%s'\n", a.items.front().c_str());
+    return std::nullopt;
+  }
+  if (format != "jsonl" && format != "npy") {
+    std::fprintf(stderr, "minilm: embed: --format is jsonl or npy, not '%s'\n", format.c_str());
+    return std::nullopt;
+  }
+  o.npy = format == "npy";
+  return o;
+}
+
+// Up to `batch_size` lines of stdin into `lines`; false when none were left.
+bool read_batch(std::size_t batch_size, std::vector<std::string>& lines) {
+  lines.clear();
+  std::string line;
+  while (lines.size() < batch_size && std::getline(std::cin, line)) lines.push_back(std::move(line));
+  return !lines.empty();
+}
+
+// `e`, about text i of a batch ("minilm: text i: ..."), reworded to name stdin line `line_no`.
+minilm::error at_line(const minilm::error& e, std::size_t line_no) {
+  std::string_view message = e.what();
+  for (const std::string& prefix : {std::string("minilm: "), "text " + std::to_string(*e.text_index()) + ": "}) {
+    if (message.starts_with(prefix)) message.remove_prefix(prefix.size());
+  }
+  return minilm::error(e.code(), "stdin line " + std::to_string(line_no) + ": " + std::string(message));
+}
+
+// The embeddings of a batch whose first line is stdin line `first_line`. An error about one of
+// its texts names that line; one the library could not pin to a text is reported as it is.
+minilm::embeddings embed_lines(const minilm::encoder& model, const std::vector<std::string>& lines,
+                               std::size_t first_line, minilm::workspace& ws) {
+  const std::vector<std::string_view> texts(lines.begin(), lines.end());
+  try {
+    return model.encode(texts, ws);
+  } catch (const minilm::error& e) {
+    if (!e.text_index()) throw;
+    throw at_line(e, first_line + *e.text_index());
+  }
+}
+
 void write_all(const void* data, std::size_t n) {
   if (n != 0 && std::fwrite(data, 1, n, stdout) != n) {
     throw minilm::error(minilm::errc::io, "cannot write to stdout");
   }
 }
+void write_all(const std::string& s) { write_all(s.data(), s.size()); }
 
 // JSON lines: shortest decimal that reads back as the same float (std::to_chars).
 void write_jsonl(const minilm::embeddings& e) {
@@ -51,7 +111,7 @@ void write_jsonl(const minilm::embeddings& e) {
     }
     out += "]\n";
   }
-  write_all(out.data(), out.size());
+  write_all(out);
 }
 
 // A .npy version 1.0 header for a float32 (n_rows, dim) C-order array, padded with spaces to
@@ -72,96 +132,90 @@ std::string npy_header(std::size_t n_rows, std::size_t dim) {
   return header;
 }
 
+// Stdout, in the chosen format, flushed after each batch. A .npy array needs its row count
+// first: its rows are written as they come, the header rewritten at the end, when stdout can
+// seek (a file), else kept until the end (a pipe).
+class embedding_output {
+ public:
+  embedding_output(bool npy, std::size_t dim)
+      : npy_(npy), dim_(dim), npy_streamed_(npy && std::ftell(stdout) == 0 && std::fseek(stdout, 0, SEEK_SET) == 0) {
+    if (npy_streamed_) write_all(npy_header(0, dim_));
+  }
+
+  void write(const minilm::embeddings& e) {
+    if (!npy_) {
+      write_jsonl(e);
+    } else if (npy_streamed_) {
+      write_all(e.values.data(), e.values.size() * sizeof(float));
+    } else {
+      npy_rows_.insert(npy_rows_.end(), e.values.begin(), e.values.end());
+    }
+    std::fflush(stdout);
+    n_rows_ += e.size();
+  }
+
+  void finish() {
+    if (npy_streamed_) {
+      if (std::fseek(stdout, 0, SEEK_SET) != 0) throw minilm::error(minilm::errc::io, "cannot seek in stdout");
+      write_all(npy_header(n_rows_, dim_));
+    } else if (npy_) {
+      write_all(npy_header(n_rows_, dim_));
+      write_all(npy_rows_.data(), npy_rows_.size() * sizeof(float));
+    }
+    if (std::fflush(stdout) != 0) throw minilm::error(minilm::errc::io, "cannot write to stdout");
+  }
+
+ private:
+  bool npy_;
+  std::size_t dim_;
+  bool npy_streamed_;
+  std::vector<float> npy_rows_;  // a .npy array's rows, when stdout cannot seek
+  std::size_t n_rows_ = 0;
+};
+
+// "minilm: N lines embedded, R lines/s" on stderr when it is a terminal, at most once a second
+// and only once 1,000 lines are done.
+class progress_line {
+ public:
+  void update(std::size_t n_done) {
+    const auto now = clock::now();
+    if (!shown_ || n_done < 1000 || now - last_report_ < std::chrono::seconds(1)) return;
+    const double s = std::chrono::duration<double>(now - start_).count();
+    std::fprintf(stderr, "\rminilm: %zu lines embedded, %.0f lines/s", n_done, static_cast<double>(n_done) / s);
+    last_report_ = now;
+  }
+  void finish() const {
+    if (shown_ && last_report_ != start_) std::fprintf(stderr, "\n");
+  }
+
+ private:
+  using clock = std::chrono::steady_clock;
+  bool shown_ = ::isatty(STDERR_FILENO) == 1;
+  clock::time_point start_ = clock::now();
+  clock::time_point last_report_ = start_;
+};
+
 }  // namespace
 
 int cli::run_embed(args a) {
-  const std::string dir = a.take("--model", default_model_dir());
-  const std::string format = a.take("--format", "jsonl");
-  const std::size_t batch_size = parse_count("--batch-size", a.take("--batch-size", "32"), 1, 1 << 20);
-  const std::size_t n_threads = parse_count("--threads", a.take("--threads", "0"), 0, 1024);
-  if (!a.items.empty()) {
-    std::fprintf(stderr, "minilm: embed: unknown argument '%s'\n", a.items.front().c_str());
-    return 2;
-  }
-  if (format != "jsonl" && format != "npy") {
-    std::fprintf(stderr, "minilm: embed: --format is jsonl or npy, not '%s'\n", format.c_str());
-    return 2;
-  }
+  const std::optional<embed_options> o = read_options(a);
+  if (!o) return 2;
+  minilm::encoder_options load_options;
+  load_options.n_threads = o->n_threads;
+  const minilm::encoder model = minilm::encoder::load(o->model_dir, load_options);
 
-  minilm::encoder_options options;
-  options.n_threads = n_threads;
-  const minilm::encoder model = minilm::encoder::load(dir, options);
-  const std::size_t dim = model.dimension();
-
-  // .npy needs the row count first: written as we go with the header rewritten at the end when
-  // stdout can seek (a file), else kept until the end (a pipe).
-  const bool npy = format == "npy";
-  const bool npy_streamed = npy && std::ftell(stdout) == 0 && std::fseek(stdout, 0, SEEK_SET) == 0;
-  std::vector<float> npy_rows;
-  if (npy_streamed) write_all(npy_header(0, dim).data(), 128);
-
-  const bool progress = ::isatty(STDERR_FILENO) == 1;
-  const auto start = std::chrono::steady_clock::now();
-  auto last_report = start;
-
+  embedding_output out(o->npy, model.dimension());
+  progress_line progress;
   std::ios::sync_with_stdio(false);
   minilm::workspace ws;
   std::vector<std::string> lines;
-  std::string line;
   std::size_t n_done = 0;
-  bool more = true;
-  while (more) {
-    lines.clear();
-    while (lines.size() < batch_size) {
-      if (!std::getline(std::cin, line)) {
-        more = false;
-        break;
-      }
-      lines.push_back(line);
-    }
-    if (lines.empty()) break;
-    const std::vector<std::string_view> texts(lines.begin(), lines.end());
-    minilm::embeddings e;
-    try {
-      e = model.encode(texts, ws);
-    } catch (const minilm::error& err) {
-      if (err.code() != minilm::errc::invalid_text) throw;
-      for (std::size_t i = 0; i < texts.size(); ++i) {  // say which line
-        try {
-          (void)model.tokenizer().encode(texts[i]);
-        } catch (const minilm::error& line_err) {
-          throw minilm::error(minilm::errc::invalid_text,
-                              "stdin line " + std::to_string(n_done + i + 1) + ": " + (line_err.what() + 8));
-        }
-      }
-      throw;
-    }
-    if (!npy) {
-      write_jsonl(e);
-    } else if (npy_streamed) {
-      write_all(e.values.data(), e.values.size() * sizeof(float));
-    } else {
-      npy_rows.insert(npy_rows.end(), e.values.begin(), e.values.end());
-    }
-    std::fflush(stdout);
+  while (read_batch(o->batch_size, lines)) {
+    out.write(embed_lines(model, lines, n_done + 1, ws));
     n_done += lines.size();
-
-    const auto now = std::chrono::steady_clock::now();
-    if (progress && n_done >= 1000 && now - last_report >= std::chrono::seconds(1)) {
-      const double s = std::chrono::duration<double>(now - start).count();
-      std::fprintf(stderr, "\rminilm: %zu lines embedded, %.0f lines/s", n_done, static_cast<double>(n_done) / s);
-      last_report = now;
-    }
+    progress.update(n_done);
   }
-  if (progress && last_report != start) std::fprintf(stderr, "\n");
-
-  if (npy_streamed) {
-    if (std::fseek(stdout, 0, SEEK_SET) != 0) throw minilm::error(minilm::errc::io, "cannot seek in stdout");
-    write_all(npy_header(n_done, dim).data(), 128);
-  } else if (npy) {
-    write_all(npy_header(n_done, dim).data(), 128);
-    write_all(npy_rows.data(), npy_rows.size() * sizeof(float));
-  }
-  if (std::fflush(stdout) != 0) throw minilm::error(minilm::errc::io, "cannot write to stdout");
+  progress.finish();
+  out.finish();
   return 0;
 }

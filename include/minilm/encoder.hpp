@@ -7,8 +7,7 @@
 //   const minilm::embeddings e = model.encode(texts);
 //   // e.size() == 2, e.dimension == 384; e[i] is text i's vector (unit length: the folder
 //   // asks for Normalize), e.values all of them, row-major.
-//   float cosine = 0;
-//   for (std::size_t j = 0; j < e.dimension; ++j) cosine += e[0][j] * e[1][j];
+//   float s = minilm::cosine(e[0], e[1]);   // <minilm/similarity.hpp>
 //
 //   std::vector<float> one = model.encode_one("How do I cook rice?");
 //
@@ -19,8 +18,10 @@
 //
 // An encoder is immutable after load(): it maps model.safetensors read-only and uses the F32
 // weights in place, so copies are cheap and every const member may be called from many
-// threads at once. What a call needs to compute (activations, threads) lives in a workspace:
-// pass one to reuse it across calls, or let each call make its own.
+// threads at once. What a call needs to compute (activations, threads) lives in a workspace.
+// A call without one borrows one of the encoder's own (a small pool shared by its copies,
+// one per call running at once), so repeated calls start no thread and touch no new memory;
+// pass your own to control where that memory lives.
 //
 // A text's embedding is bitwise the same whatever batch it is in, wherever it sits in that
 // batch, and whatever n_threads is.
@@ -69,8 +70,14 @@ struct embeddings {
 
   std::size_t size() const noexcept { return dimension == 0 ? 0 : values.size() / dimension; }
   std::span<const float> operator[](std::size_t i) const noexcept { return {values.data() + i * dimension, dimension}; }
-  // Text i's token states: (n_tokens of text i) rows of `dimension` floats.
-  std::span<const float> tokens(std::size_t i) const noexcept {
+  // Text i's token states: (n_tokens of text i) rows of `dimension` floats. Throws
+  // errc::invalid_argument when i >= size() or the call did not ask for token states.
+  std::span<const float> tokens(std::size_t i) const {
+    if (token_offsets.size() != size() + 1 || i >= size()) {
+      throw error(errc::invalid_argument, token_offsets.empty() ? "no token states: encode with encode_options::token_states"
+                                                                : "text " + std::to_string(i) + " of " + std::to_string(size()) +
+                                                                      " has no token states");
+    }
     return {token_states.data() + token_offsets[i] * dimension, (token_offsets[i + 1] - token_offsets[i]) * dimension};
   }
 };
@@ -80,9 +87,10 @@ struct encoder_model;
 struct workspace_state;
 }  // namespace detail
 
-// Scratch memory and threads for encode calls; reuse one to avoid allocating (and first
-// touching) the activations on every call. One workspace serves one call at a time.
-class workspace {
+// Scratch memory and threads for encode calls, kept from call to call. One workspace serves
+// one call at a time. A workspace made before fork() may be used in the child: its threads
+// are started again there.
+class MINILM_API workspace {
  public:
   workspace();
   ~workspace();
@@ -96,24 +104,30 @@ class workspace {
   std::unique_ptr<detail::workspace_state> state_;
 };
 
-class encoder {
+class MINILM_API encoder {
  public:
   // Reads the folder (minilm/model_folder.hpp), maps and binds the weights, loads the
   // tokenizer. Throws minilm::error naming the file and what is wrong with it, or
   // errc::invalid_argument for options out of range.
   static encoder load(const std::filesystem::path& folder, const encoder_options& options = {});
 
-  // Texts are UTF-8; invalid UTF-8 is errc::invalid_text. Texts longer than
-  // max_seq_length() tokens are truncated, as sentence-transformers does.
+  // Texts are UTF-8; invalid UTF-8 is errc::invalid_text, with the text's position in
+  // error::text_index(). Texts longer than max_seq_length() tokens are truncated, as
+  // sentence-transformers does.
   embeddings encode(std::span<const std::string_view> texts, const encode_options& options = {}) const;
   embeddings encode(std::span<const std::string_view> texts, workspace& ws, const encode_options& options = {}) const;
   embeddings encode(const std::vector<std::string>& texts, const encode_options& options = {}) const;
   std::vector<float> encode_one(std::string_view text) const;
 
+  // The same into the caller's memory: out holds texts.size() rows of dimension() floats
+  // (errc::invalid_argument otherwise), text i's vector at out[i * dimension()].
+  void encode(std::span<const std::string_view> texts, std::span<float> out) const;
+  void encode(std::span<const std::string_view> texts, std::span<float> out, workspace& ws) const;
+
   // The same from token ids: sequence i is ids[offsets[i] .. offsets[i+1]), [CLS] ... [SEP]
   // included, type ids 0. Ids out of range, empty sequences or sequences longer than
   // max_position_embeddings (or than 16384 tokens, whatever the model allows) are
-  // errc::invalid_argument.
+  // errc::invalid_argument, with the sequence's position in error::text_index().
   embeddings encode_ids(std::span<const std::int32_t> ids, std::span<const std::size_t> offsets,
                         const encode_options& options = {}) const;
   embeddings encode_ids(const packed_batch& batch, workspace& ws, const encode_options& options = {}) const;
@@ -128,8 +142,7 @@ class encoder {
 
  private:
   explicit encoder(std::shared_ptr<const detail::encoder_model> model) : model_(std::move(model)) {}
-  embeddings run(std::span<const std::int32_t> ids, std::span<const std::int32_t> type_ids,
-                 std::span<const std::size_t> offsets, workspace& ws, const encode_options& options) const;
+  void check_output_size(std::size_t n_texts, std::size_t n_floats) const;
 
   std::shared_ptr<const detail::encoder_model> model_;
 };

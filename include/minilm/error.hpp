@@ -2,10 +2,21 @@
 //
 // Every message starts with "minilm: " and names what was being read (a file, a
 // tensor, a JSON field, a byte offset) and what rule it broke, so that a user can
-// act on it without a debugger. Programmer errors (a null pointer where the API
-// forbids one) are assertions, not exceptions.
+// act on it without a debugger. A failure inside a batch also names the text:
+//
+//   try {
+//     model.encode(texts);
+//   } catch (const minilm::error& e) {
+//     e.code();        // errc::invalid_text
+//     e.text_index();  // 2: texts[2] is the one at fault
+//     e.what();        // "minilm: text 2: invalid UTF-8 at byte 5 (0xff)"
+//   }
+//
+// Programmer errors (a null pointer where the API forbids one) are assertions, not exceptions.
 #pragma once
 
+#include <cstddef>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -24,35 +35,30 @@ enum class errc {
   invalid_tokenizer,   // vocabulary or tokenizer.json cannot be used
   unsupported,         // valid input using a feature minilm does not implement
   invalid_text,        // input text that cannot be encoded (invalid UTF-8, in strict mode)
-  invalid_argument,    // an option out of range
+  invalid_argument,    // an option out of range, or token ids the model cannot take
 };
 
-const char* errc_name(errc code) noexcept;
+// "io", "invalid_safetensors", ...: the enumerator's name.
+MINILM_API const char* errc_name(errc code) noexcept;
 
-class error : public std::runtime_error {
+class MINILM_API error : public std::runtime_error {
  public:
-  error(errc code, const std::string& message)
-      : std::runtime_error("minilm: " + message), code_(code) {}
+  error(errc code, const std::string& message);
+  error(const error&) = default;
+  error& operator=(const error&) = default;
+  ~error() override;
+
   errc code() const noexcept { return code_; }
+  // The position in the batch of the text (or token-id sequence) the error is about; empty
+  // for errors about files, options or a single text.
+  std::optional<std::size_t> text_index() const noexcept { return text_index_; }
+
+  // This error, about text `index` of a batch: the message gains "text <index>: ".
+  error in_text(std::size_t index) const;
 
  private:
   errc code_;
+  std::optional<std::size_t> text_index_;
 };
-
-inline const char* errc_name(errc code) noexcept {
-  switch (code) {
-    case errc::io: return "io";
-    case errc::invalid_safetensors: return "invalid_safetensors";
-    case errc::invalid_json: return "invalid_json";
-    case errc::invalid_config: return "invalid_config";
-    case errc::missing_tensor: return "missing_tensor";
-    case errc::invalid_tensor: return "invalid_tensor";
-    case errc::invalid_tokenizer: return "invalid_tokenizer";
-    case errc::unsupported: return "unsupported";
-    case errc::invalid_text: return "invalid_text";
-    case errc::invalid_argument: return "invalid_argument";
-  }
-  return "unknown";
-}
 
 MINILM_END_NAMESPACE

@@ -37,7 +37,7 @@ struct bert_config {
 };
 
 enum class pooling_mode { mean, cls, max, mean_sqrt_len };
-const char* pooling_mode_name(pooling_mode mode) noexcept;
+MINILM_API const char* pooling_mode_name(pooling_mode mode) noexcept;
 
 struct pooling_config {
   std::int64_t dimension = 0;  // word_embedding_dimension
@@ -49,7 +49,8 @@ struct model_folder {
   bert_config config;
   pooling_config pooling;
   bool normalize = false;            // modules.json lists sentence_transformers.models.Normalize
-  std::int64_t max_seq_length = 0;   // sentence_bert_config.json (tokens, with [CLS] and [SEP])
+  std::int64_t max_seq_length = 0;   // tokens, with [CLS] and [SEP]: sentence_bert_config.json, else
+                                     // min(model_max_length, max_position_embeddings)
   bool do_lower_case = false;        // sentence_bert_config.json (applied before the tokenizer)
 
   std::filesystem::path weights;     // model.safetensors
@@ -62,9 +63,9 @@ struct model_folder {
 // Reads config.json, modules.json, sentence_bert_config.json and the pooling config with
 // simdjson and checks them for sizes minilm can use. Throws minilm::error naming the file
 // and the field. Does not open the weights: see minilm/weights.hpp.
-model_folder read_model_folder(const std::filesystem::path& path);
+MINILM_API model_folder read_model_folder(const std::filesystem::path& path);
 
 // Reads and checks just a config.json.
-bert_config read_bert_config(const std::filesystem::path& config_json);
+MINILM_API bert_config read_bert_config(const std::filesystem::path& config_json);
 
 MINILM_END_NAMESPACE

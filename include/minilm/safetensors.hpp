@@ -21,10 +21,13 @@
 #include <string_view>
 #include <vector>
 
-#include "detail/mapped_file.hpp"
 #include "error.hpp"
 
 MINILM_BEGIN_NAMESPACE
+
+namespace detail {
+class mapped_file;
+}
 
 enum class dtype {
   boolean, u8, i8, i16, u16, i32, u32, i64, u64,
@@ -33,11 +36,11 @@ enum class dtype {
 };
 
 // The name used in safetensors headers ("F32", "BF16", ...).
-std::string_view dtype_name(dtype t) noexcept;
+MINILM_API std::string_view dtype_name(dtype t) noexcept;
 // Bits per element (4 and 6 for the sub-byte float formats).
-unsigned dtype_bits(dtype t) noexcept;
+MINILM_API unsigned dtype_bits(dtype t) noexcept;
 
-class tensor_view {
+class MINILM_API tensor_view {
  public:
   tensor_view(std::string name, dtype type, std::vector<std::int64_t> shape, const std::byte* data,
               std::size_t n_bytes, std::size_t n_elements)
@@ -83,7 +86,7 @@ struct safetensors_limits {
   std::size_t max_tensors = 1'000'000;
 };
 
-class safetensors_file {
+class MINILM_API safetensors_file {
  public:
   // Maps `path` read-only (O_RDONLY | O_CLOEXEC, PROT_READ, MAP_SHARED) and validates it.
   // Nothing is written, locked or copied; the header JSON is parsed once.
@@ -104,13 +107,13 @@ class safetensors_file {
   std::size_t size_bytes() const noexcept { return size_; }
   std::size_t header_bytes() const noexcept { return header_bytes_; }
   // Hints the kernel to read the whole file ahead (madvise WILLNEED); no-op for buffers.
-  void prefetch() const noexcept { mapping_.prefetch(); }
+  void prefetch() const noexcept;
 
  private:
   safetensors_file() = default;
   void parse(const std::byte* data, std::size_t size, const safetensors_limits& limits);
 
-  detail::mapped_file mapping_;
+  std::shared_ptr<const detail::mapped_file> mapping_;  // null for a caller's buffer
   std::string source_;
   std::size_t size_ = 0;
   std::size_t header_bytes_ = 0;

@@ -83,7 +83,7 @@ namespace detail {
 struct tokenizer_model;
 }
 
-class tokenizer {
+class MINILM_API tokenizer {
  public:
   // Reads tokenizer.json when the folder has one, else vocab.txt + tokenizer_config.json.
   // Settings minilm does not implement are errc::unsupported naming the file and field;

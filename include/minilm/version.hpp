@@ -1,4 +1,5 @@
-// minilm/version.hpp: the library's version and its versioned namespace.
+// minilm/version.hpp: the library's version and its binary interface: the versioned namespace
+// every symbol lives in, and the mark on what the shared library exports.
 #pragma once
 
 #define MINILM_VERSION_MAJOR 0
@@ -10,3 +11,11 @@
 // vendored copies of different versions cannot be linked into one program silently.
 #define MINILM_BEGIN_NAMESPACE namespace minilm { inline namespace v0 {
 #define MINILM_END_NAMESPACE } }
+
+// The library is compiled with hidden visibility: only what a public header marks MINILM_API
+// (its classes and free functions) is exported from libminilm.so; the internals are not.
+#if defined(__GNUC__) || defined(__clang__)
+#define MINILM_API __attribute__((visibility("default")))
+#else
+#define MINILM_API
+#endif

@@ -57,6 +57,6 @@ struct bert_weights {
 };
 
 // Throws errc::missing_tensor or errc::invalid_tensor naming the file and the tensor.
-bert_weights bind_bert_weights(const safetensors_file& file, const bert_config& config);
+MINILM_API bert_weights bind_bert_weights(const safetensors_file& file, const bert_config& config);
 
 MINILM_END_NAMESPACE

@@ -1,25 +1,25 @@
-// minilm/detail/bert.hpp: the BERT forward pass over a packed batch, and sentence pooling.
+// src/bert.hpp: the BERT forward pass over a packed batch, and sentence pooling.
 //
 // A packed batch holds every sequence's tokens one after another (no padding): token t of the
 // batch is row t of every activation matrix. Dense layers (the linears, LayerNorm, GELU) run on
-// all rows at once; attention runs per sequence and head. See SPEC.md section 3, or
-// transformers' modeling_bert.py (BertEmbeddings, BertSelfAttention, BertLayer).
+// all rows at once; attention runs per sequence and head, as transformers' modeling_bert.py
+// (BertEmbeddings, BertSelfAttention, BertLayer).
 //
 // Determinism: row t of every step depends only on row t of its inputs (or, for attention, on
 // the rows of t's own sequence), with an order of operations that does not depend on where the
 // row sits, how many rows there are, or how many threads run. So a text's embedding is bitwise
 // the same in any batch. The linears keep that promise through detail::dense()
-// (minilm/detail/gemm.hpp); the reductions (LayerNorm, softmax, pooling) are fixed-order loops.
+// (src/gemm.hpp); the reductions (LayerNorm, softmax, pooling) are fixed-order loops.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
-#include <memory>
 #include <span>
 #include <vector>
 
-#include "../model_folder.hpp"
-#include "../weights.hpp"
+#include "aligned_buffer.hpp"
+#include "minilm/model_folder.hpp"
+#include "minilm/weights.hpp"
 #include "thread_pool.hpp"
 
 MINILM_BEGIN_NAMESPACE
@@ -39,26 +39,11 @@ struct token_batch {
 // attention scores take length^2 floats per thread (1 GiB at this length).
 inline constexpr std::size_t max_sequence_tokens = 16384;
 
-// Throws errc::invalid_argument naming the sequence and token when the batch does not fit the
-// model: ids or type ids out of range, a sequence longer than max_position_embeddings (or
-// max_sequence_tokens) or empty, offsets that do not tile the ids.
+// Throws errc::invalid_argument when the batch does not fit the model: ids or type ids out of
+// range, a sequence longer than max_position_embeddings (or max_sequence_tokens) or empty,
+// offsets that do not tile the ids. An error about sequence s has text_index() s ("text s: ..."),
+// and one about a token names its position in the sequence too.
 void check_token_batch(const token_batch& batch, const bert_config& config);
-
-// Float storage aligned to 64 bytes that only grows: reused across calls, it is touched once.
-class float_buffer {
- public:
-  float* data() noexcept { return data_.get(); }
-  const float* data() const noexcept { return data_.get(); }
-  // Makes room for n floats; the contents are unspecified afterwards.
-  void reserve(std::size_t n);
-
- private:
-  struct deleter {
-    void operator()(float* p) const noexcept;
-  };
-  std::unique_ptr<float[], deleter> data_;
-  std::size_t capacity_ = 0;
-};
 
 // The scratch one forward pass needs: activations for the whole packed batch, plus per-thread
 // room for one attention head. Sized by forward() on first use and kept for later calls.
@@ -76,8 +61,8 @@ void forward(const bert_config& config, const bert_weights& weights, const token
              forward_scratch& scratch, thread_pool& pool);
 
 // out is (n_sequences, hidden): one pooled vector per sequence from hidden (n_tokens, hidden).
-void pool(const float* hidden, std::int64_t n_hidden, std::span<const std::size_t> offsets, pooling_mode mode,
-          float* out);
+void pool_sequences(const float* hidden, std::int64_t n_hidden, std::span<const std::size_t> offsets, pooling_mode mode,
+                    float* out);
 
 // Each row of v (n_rows, n) becomes v / max(||v||_2, 1e-12), as torch.nn.functional.normalize.
 void normalize_rows(float* v, std::size_t n_rows, std::int64_t n);

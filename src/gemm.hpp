@@ -1,4 +1,4 @@
-// minilm/detail/gemm.hpp: the dense layers' matrix product, y = x * W^T + b, with optional GELU
+// src/gemm.hpp: the dense layers' matrix product, y = x * W^T + b, with optional GELU
 // and residual add fused into the store.
 //
 //   detail::dense_args a;
@@ -30,7 +30,7 @@
 
 #include <cstddef>
 
-#include "../version.hpp"
+#include "minilm/version.hpp"
 #include "thread_pool.hpp"
 
 MINILM_BEGIN_NAMESPACE

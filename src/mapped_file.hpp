@@ -1,4 +1,4 @@
-// minilm/detail/mapped_file.hpp: a whole file mapped read-only and shared.
+// src/mapped_file.hpp: a whole file mapped read-only and shared.
 //
 // The mapping is PROT_READ + MAP_SHARED over a descriptor opened O_RDONLY | O_CLOEXEC:
 // nothing is locked, written or copied, and every process that maps the same file
@@ -10,7 +10,7 @@
 #include <filesystem>
 #include <string>
 
-#include "../version.hpp"
+#include "minilm/version.hpp"
 
 MINILM_BEGIN_NAMESPACE
 namespace detail {

@@ -1,4 +1,4 @@
-// minilm/detail/thread_pool.hpp: a fixed set of threads that run one parallel loop at a time.
+// src/thread_pool.hpp: a fixed set of threads that run one parallel loop at a time.
 //
 // The calling thread takes part, so a pool of size 1 starts no thread at all. Tasks are
 // handed out from an atomic counter; which thread runs a task never changes what the task
@@ -29,7 +29,7 @@
 #include <immintrin.h>
 #endif
 
-#include "../version.hpp"
+#include "minilm/version.hpp"
 
 MINILM_BEGIN_NAMESPACE
 namespace detail {

@@ -1,0 +1,333 @@
+// src/tokenizer_files.cpp: tokenizer::load(): tokenizer.json, or vocab.txt + tokenizer_config.json,
+// into a detail::tokenizer_model.
+//
+// Every setting is checked here, once: what minilm does not implement is errc::unsupported
+// naming the file and field, so that the hot path (src/wordpiece.cpp) can trust the model.
+#include "minilm/tokenizer.hpp"
+
+#include <algorithm>
+#include <fstream>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <utility>
+
+#include "json.hpp"
+#include "mapped_file.hpp"
+#include "tokenizer_model.hpp"
+#include "unicode.hpp"
+
+MINILM_BEGIN_NAMESPACE
+namespace detail {
+namespace {
+
+namespace fs = std::filesystem;
+namespace uc = detail::unicode;
+
+constexpr std::int64_t max_vocab = 1 << 24;
+// A vocab.txt larger than this cannot be valid: the vocabulary holds at most 2^23 bytes of
+// tokens (build_vocab) and 2^24 lines.
+constexpr std::uintmax_t max_vocab_txt_bytes = (std::uintmax_t{1} << 23) + (std::uintmax_t{1} << 24);
+
+void build_vocab(tokenizer_model& m, const std::vector<std::pair<std::string, std::int32_t>>& entries,
+                 const std::string& prefix, const std::string& source) {
+  if (!m.vocab.build(entries)) {
+    throw error(errc::invalid_tokenizer, source + ": the vocabulary is too large (more than 2^23 bytes)");
+  }
+  std::vector<std::pair<std::string_view, std::int32_t>> whole, rest;
+  for (const auto& [token, id] : entries) {
+    if (!m.by_text.emplace(token, id).second) continue;
+    whole.emplace_back(token, id);
+    if (token.size() > prefix.size() && token.compare(0, prefix.size(), prefix) == 0) {
+      rest.emplace_back(std::string_view(token).substr(prefix.size()), id);
+    }
+  }
+  m.words.build(whole);
+  m.continuations.build(rest);
+  // A continuation piece is looked up as prefix + piece (tokenizers' WordPiece), i.e. in
+  // the subtree under the prefix. Without any such entry only whole words can match.
+  m.continuation_root = m.vocab.walk(prefix);
+}
+
+// The text of a special token in tokenizer_config.json: a string or an AddedToken object.
+std::optional<std::string> config_token(const json_value& root, std::string_view key) {
+  auto v = root.find(key);
+  if (!v || v->is_null()) return std::nullopt;
+  if (v->is_string()) return std::string(v->as_string());
+  return std::string(v->at("content").as_string());
+}
+
+void check_keys(const json_value& obj, std::initializer_list<std::string_view> known) {
+  for (const auto& [key, value] : obj.members()) {
+    if (std::find(known.begin(), known.end(), key) == known.end()) {
+      value.fail(errc::unsupported, "unknown setting; minilm does not implement it");
+    }
+  }
+}
+
+void read_normalizer(tokenizer_model&, const json_value& n) {
+  if (n.is_null()) n.fail(errc::unsupported, "a tokenizer without BertNormalizer is not supported");
+  const auto type = n.at("type").as_string();
+  if (type != "BertNormalizer") n.at("type").fail(errc::unsupported, "normalizer '" + std::string(type) + "' is not supported");
+  check_keys(n, {"type", "clean_text", "handle_chinese_chars", "strip_accents", "lowercase"});
+  // The generated tables implement exactly the uncased BERT normalizer.
+  const bool lowercase = n.bool_or("lowercase", true);
+  if (!lowercase) n.at("lowercase").fail(errc::unsupported, "only lowercase: true (uncased BERT) is supported");
+  if (!n.bool_or("clean_text", true)) n.at("clean_text").fail(errc::unsupported, "only clean_text: true is supported");
+  if (!n.bool_or("handle_chinese_chars", true)) {
+    n.at("handle_chinese_chars").fail(errc::unsupported, "only handle_chinese_chars: true is supported");
+  }
+  if (auto s = n.find("strip_accents"); s && !s->is_null() && !s->as_bool()) {
+    s->fail(errc::unsupported, "only strip_accents: null or true is supported");
+  }
+}
+
+void read_template(tokenizer_model& m, const json_value& pp) {
+  const auto type = pp.at("type").as_string();
+  if (type == "BertProcessing") {
+    check_keys(pp, {"type", "sep", "cls"});
+    auto pair_id = [](const json_value& v) {
+      auto items = v.items();
+      if (items.size() != 2) v.fail(errc::invalid_tokenizer, "expected [token, id]");
+      return static_cast<std::int32_t>(items[1].as_int(0, max_vocab));
+    };
+    m.prefix_ids = {pair_id(pp.at("cls"))};
+    m.suffix_ids = {pair_id(pp.at("sep"))};
+    m.prefix_type_ids = {0};
+    m.suffix_type_ids = {0};
+    return;
+  }
+  if (type != "TemplateProcessing") {
+    pp.at("type").fail(errc::unsupported, "post_processor '" + std::string(type) + "' is not supported");
+  }
+  check_keys(pp, {"type", "single", "pair", "special_tokens"});
+  const auto specials = pp.at("special_tokens");
+  bool seen_sequence = false;
+  for (const auto& item : pp.at("single").items()) {
+    const auto members = item.members();
+    if (members.size() != 1) item.fail(errc::invalid_tokenizer, "expected {\"SpecialToken\": ...} or {\"Sequence\": ...}");
+    const auto& [kind, body] = members[0];
+    const auto type_id = static_cast<std::int32_t>(body.at("type_id").as_int(0, 1 << 16));
+    if (kind == "Sequence") {
+      if (body.at("id").as_string() != "A") body.at("id").fail(errc::unsupported, "a single template must use sequence A");
+      if (seen_sequence) item.fail(errc::unsupported, "the sequence appears twice");
+      seen_sequence = true;
+      m.sequence_type_id = type_id;
+    } else if (kind == "SpecialToken") {
+      const auto name = body.at("id").as_string();
+      auto spec = specials.find(name);
+      if (!spec) body.at("id").fail(errc::invalid_tokenizer, "not listed in post_processor.special_tokens");
+      // As tokenizers' SpecialToken: one id per token string, or the file is refused.
+      const auto ids = spec->at("ids").items();
+      if (ids.size() != spec->at("tokens").items().size()) {
+        spec->at("ids").fail(errc::invalid_tokenizer, "ids and tokens must be of the same length");
+      }
+      for (const auto& id : ids) {
+        const auto v = static_cast<std::int32_t>(id.as_int(0, max_vocab));
+        (seen_sequence ? m.suffix_ids : m.prefix_ids).push_back(v);
+        (seen_sequence ? m.suffix_type_ids : m.prefix_type_ids).push_back(type_id);
+      }
+    } else {
+      item.fail(errc::unsupported, "template piece '" + std::string(kind) + "' is not supported");
+    }
+  }
+  if (!seen_sequence) pp.at("single").fail(errc::invalid_tokenizer, "the template has no $A sequence");
+}
+
+void read_added_tokens(tokenizer_model& m, const json_value& list) {
+  for (const auto& t : list.items()) {
+    check_keys(t, {"id", "content", "single_word", "lstrip", "rstrip", "normalized", "special"});
+    const auto content = std::string(t.at("content").as_string());
+    if (content.empty()) t.at("content").fail(errc::invalid_tokenizer, "an added token cannot be empty");
+    for (const char* flag : {"single_word", "lstrip", "rstrip", "normalized"}) {
+      if (t.bool_or(flag, false)) t.at(flag).fail(errc::unsupported, "added tokens with this flag set are not supported");
+    }
+    const auto id = static_cast<std::int32_t>(t.at("id").as_int(0, max_vocab));
+    m.added.push_back({content, id});
+    m.by_text.emplace(content, id);
+  }
+}
+
+void load_tokenizer_json(tokenizer_model& m, const fs::path& file) {
+  // Complaints about the contents are errc::invalid_tokenizer unless said otherwise.
+  const std::string bytes = read_file(file, 256u << 20);
+  auto doc = json_document::parse(bytes, "'" + file.string() + "'", errc::invalid_tokenizer);
+  const auto root = doc.root();
+  check_keys(root, {"version", "truncation", "padding", "added_tokens", "normalizer", "pre_tokenizer", "model",
+                    "post_processor", "decoder"});
+  // truncation: sentence-transformers replaces it with max_seq_length; padding: only its
+  // pad id is used (encode_batch_padded pads to the longest text like sentence-transformers);
+  // decoder: minilm does not decode.
+  if (auto pad = root.find("padding"); pad && !pad->is_null()) {
+    if (auto id = pad->find("pad_id")) m.pad_id = static_cast<std::int32_t>(id->as_int(0, max_vocab));
+  }
+  read_normalizer(m, root.at("normalizer"));
+  const auto pre = root.at("pre_tokenizer");
+  if (pre.is_null() || pre.at("type").as_string() != "BertPreTokenizer") {
+    pre.fail(errc::unsupported, "only the BertPreTokenizer pre-tokenizer is supported");
+  }
+  check_keys(pre, {"type"});
+
+  const auto model = root.at("model");
+  const auto type = model.at("type").as_string();
+  if (type != "WordPiece") model.at("type").fail(errc::unsupported, "model '" + std::string(type) + "' is not supported");
+  check_keys(model, {"type", "unk_token", "continuing_subword_prefix", "max_input_chars_per_word", "vocab"});
+  const std::string unk(model.at("unk_token").as_string());
+  const std::string prefix = model.string_or("continuing_subword_prefix", "##");
+  m.max_input_chars_per_word = static_cast<std::size_t>(model.int_or("max_input_chars_per_word", 100, 1, 1 << 20));
+  const auto vocab = model.at("vocab").members();
+  if (vocab.empty() || static_cast<std::int64_t>(vocab.size()) > max_vocab) {
+    model.at("vocab").fail(errc::invalid_tokenizer, "the vocabulary must have between 1 and 2^24 entries");
+  }
+  std::vector<std::pair<std::string, std::int32_t>> entries;
+  std::vector<bool> used(vocab.size(), false);
+  for (const auto& [token, value] : vocab) {
+    const auto id = value.as_int(0, static_cast<std::int64_t>(vocab.size()) - 1);
+    if (used[static_cast<std::size_t>(id)]) value.fail(errc::invalid_tokenizer, "id " + std::to_string(id) + " is used twice");
+    used[static_cast<std::size_t>(id)] = true;
+    entries.emplace_back(std::string(token), static_cast<std::int32_t>(id));
+  }
+  m.vocab_size = vocab.size();
+  build_vocab(m, entries, prefix, "'" + file.string() + "'");
+  m.unk_id = m.vocab.find(unk);
+  if (m.unk_id < 0) model.at("unk_token").fail(errc::invalid_tokenizer, "'" + unk + "' is not in the vocabulary");
+
+  if (auto added = root.find("added_tokens"); added && !added->is_null()) read_added_tokens(m, *added);
+  const auto pp = root.at("post_processor");
+  if (pp.is_null()) pp.fail(errc::unsupported, "a tokenizer without a post-processor ([CLS] ... [SEP]) is not supported");
+  read_template(m, pp);
+  for (auto* ids : {&m.prefix_ids, &m.suffix_ids}) {
+    for (std::int32_t id : *ids) {
+      if (static_cast<std::size_t>(id) >= m.vocab_size && std::none_of(m.added.begin(), m.added.end(), [&](const added_token& t) { return t.id == id; })) {
+        pp.fail(errc::invalid_tokenizer, "special token id " + std::to_string(id) + " is outside the vocabulary");
+      }
+    }
+  }
+  if (!root.find("padding") || root.at("padding").is_null()) {
+    const std::int32_t pad = m.vocab.find("[PAD]");
+    if (pad >= 0) m.pad_id = pad;
+  }
+}
+
+void load_vocab_txt(tokenizer_model& m, const fs::path& vocab_file, const fs::path& config_file) {
+  std::string unk = "[UNK]", cls = "[CLS]", sep = "[SEP]", pad = "[PAD]", mask = "[MASK]";
+  std::optional<json_document> config;
+  if (!config_file.empty()) {
+    config.emplace(json_document::parse_file(config_file));
+    const auto root = config->root();
+    if (!root.bool_or("do_lower_case", true)) {
+      root.at("do_lower_case").fail(errc::unsupported, "only do_lower_case: true (uncased BERT) is supported");
+    }
+    if (!root.bool_or("tokenize_chinese_chars", true)) {
+      root.at("tokenize_chinese_chars").fail(errc::unsupported, "only tokenize_chinese_chars: true is supported");
+    }
+    if (auto s = root.find("strip_accents"); s && !s->is_null() && !s->as_bool()) {
+      s->fail(errc::unsupported, "only strip_accents: null or true is supported");
+    }
+    if (!root.bool_or("do_basic_tokenize", true)) {
+      root.at("do_basic_tokenize").fail(errc::unsupported, "only do_basic_tokenize: true is supported");
+    }
+    if (auto ns = root.find("never_split"); ns && !ns->is_null()) {
+      ns->fail(errc::unsupported, "never_split is not supported");
+    }
+    if (auto v = config_token(root, "unk_token")) unk = *v;
+    if (auto v = config_token(root, "cls_token")) cls = *v;
+    if (auto v = config_token(root, "sep_token")) sep = *v;
+    if (auto v = config_token(root, "pad_token")) pad = *v;
+    if (auto v = config_token(root, "mask_token")) mask = *v;
+  }
+  std::ifstream in(vocab_file, std::ios::binary);
+  if (!in) throw error(errc::io, vocab_file.string() + ": cannot open the vocabulary");
+  auto too_large = [&](const std::string& size) {
+    return error(errc::invalid_tokenizer, vocab_file.string() + ": " + size + " bytes, more than a vocabulary file may hold (" +
+                                              std::to_string(max_vocab_txt_bytes) + ")");
+  };
+  std::error_code ec;
+  if (const std::uintmax_t size = fs::file_size(vocab_file, ec); !ec && size > max_vocab_txt_bytes) {
+    throw too_large(std::to_string(size));
+  }
+  std::string line;
+  std::int32_t id = 0;
+  std::uintmax_t bytes = 0;  // the file may grow while it is read
+  std::unordered_map<std::string, std::int32_t> seen;
+  while (std::getline(in, line)) {
+    bytes += line.size() + 1;
+    if (bytes > max_vocab_txt_bytes) throw too_large("over " + std::to_string(max_vocab_txt_bytes));
+    if (id >= max_vocab) throw error(errc::invalid_tokenizer, vocab_file.string() + ": more than 2^24 lines");
+    // transformers' load_vocab strips the trailing newline only; a later duplicate wins.
+    seen[line] = id;
+    ++id;
+  }
+  if (id == 0) throw error(errc::invalid_tokenizer, vocab_file.string() + ": the vocabulary is empty");
+  std::vector<std::pair<std::string, std::int32_t>> entries(seen.begin(), seen.end());
+  std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) { return a.second < b.second; });
+  m.vocab_size = static_cast<std::size_t>(id);
+  build_vocab(m, entries, "##", "'" + vocab_file.string() + "'");
+  auto need = [&](const std::string& t, const char* what) {
+    const std::int32_t i = m.vocab.find(t);
+    if (i < 0) throw error(errc::invalid_tokenizer, vocab_file.string() + ": the " + what + " '" + t + "' is not in the vocabulary");
+    return i;
+  };
+  m.unk_id = need(unk, "unknown token");
+  m.prefix_ids = {need(cls, "cls token")};
+  m.suffix_ids = {need(sep, "sep token")};
+  m.prefix_type_ids = {0};
+  m.suffix_type_ids = {0};
+  m.pad_id = need(pad, "pad token");
+  // The slow-to-fast conversion makes every special token an added token matched in the text.
+  for (const std::string* t : {&pad, &unk, &cls, &sep, &mask}) {
+    const std::int32_t i = m.vocab.find(*t);
+    if (i >= 0) m.added.push_back({*t, i});
+  }
+}
+
+}  // namespace
+
+void tokenizer_model::finish() {
+  for (unsigned c = 0; c < 128; ++c) {
+    std::uint8_t cls = ascii_word;
+    const uc::record& r = uc::lookup(c);
+    if (r.flags & uc::remove) cls = ascii_remove;
+    else if (r.flags & uc::white_space) cls = ascii_space;
+    else if (r.flags & uc::punctuation) cls = ascii_punct;
+    ascii_class_of[c] = cls;
+    const char ch = static_cast<char>(c);
+    ascii_punct_id[c] = cls == ascii_punct ? vocab.find({&ch, 1}) : -1;
+  }
+  // Longest first, so the first match at a position is the leftmost-longest one.
+  std::stable_sort(added.begin(), added.end(),
+                   [](const added_token& a, const added_token& b) { return a.content.size() > b.content.size(); });
+  for (const added_token& t : added) added_first_byte[static_cast<unsigned char>(t.content[0])] = true;
+}
+
+}  // namespace detail
+
+tokenizer tokenizer::load(const model_folder& folder, const tokenizer_options& options) {
+  auto m = std::make_shared<detail::tokenizer_model>();
+  m->on_invalid = options.on_invalid_utf8;
+  m->lowercase_first = folder.do_lower_case;
+  if (!folder.tokenizer_json.empty()) {
+    detail::load_tokenizer_json(*m, folder.tokenizer_json);
+  } else if (!folder.vocab_txt.empty()) {
+    detail::load_vocab_txt(*m, folder.vocab_txt, folder.tokenizer_config_json);
+  } else {
+    throw error(errc::invalid_tokenizer, folder.path.string() + ": the folder has neither tokenizer.json nor vocab.txt");
+  }
+  std::size_t max_length = options.max_length;
+  if (max_length == 0 && folder.max_seq_length > 0) max_length = static_cast<std::size_t>(folder.max_seq_length);
+  if (max_length == 0 && !folder.tokenizer_config_json.empty()) {
+    auto doc = detail::json_document::parse_file(folder.tokenizer_config_json);
+    max_length = static_cast<std::size_t>(doc.root().int_or("model_max_length", 512, 1, 1 << 20));
+  }
+  if (max_length == 0) max_length = 512;
+  const std::size_t n_special = m->prefix_ids.size() + m->suffix_ids.size();
+  if (max_length <= n_special) {
+    throw error(errc::invalid_argument, "max_length " + std::to_string(max_length) + " leaves no room for text after " +
+                                            std::to_string(n_special) + " special tokens");
+  }
+  m->max_length = max_length;
+  m->finish();
+  return tokenizer(std::move(m));
+}
+
+MINILM_END_NAMESPACE

@@ -1,0 +1,219 @@
+// src/tokenizer_model.hpp: the loaded tokenizer: vocabulary tables, added tokens and settings.
+//
+// Internal to the library. src/tokenizer_files.cpp fills a tokenizer_model from tokenizer.json
+// or vocab.txt and validates it; src/wordpiece.cpp runs the hot path over it. After load()
+// it is immutable and shared between threads.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "minilm/tokenizer.hpp"
+
+MINILM_BEGIN_NAMESPACE
+namespace detail {
+
+// A string -> id map over one byte pool: open addressing, linear probing, no allocation
+// on lookup. WordPiece first asks it for the whole rest of a word, which is the answer
+// for most words of running text.
+class string_table {
+ public:
+  void build(const std::vector<std::pair<std::string_view, std::int32_t>>& entries) {
+    std::size_t cap = 16;
+    while (cap < entries.size() * 2 + 1) cap <<= 1;
+    slots_.assign(cap, slot{});
+    mask_ = cap - 1;
+    for (const auto& [key, id] : entries) {
+      const std::uint64_t h = hash(key.data(), key.size());
+      std::size_t i = h & mask_;
+      while (slots_[i].id >= 0) i = (i + 1) & mask_;
+      slots_[i] = {static_cast<std::uint32_t>(pool_.size()), static_cast<std::uint32_t>(key.size()),
+                   static_cast<std::uint32_t>(h >> 32), id};
+      pool_.append(key);
+    }
+  }
+  std::int32_t find(const char* data, std::size_t n) const noexcept {
+    const std::uint64_t h = hash(data, n);
+    for (std::size_t i = h & mask_;; i = (i + 1) & mask_) {
+      const slot& s = slots_[i];
+      if (s.id < 0) return -1;
+      if (s.hash == static_cast<std::uint32_t>(h >> 32) && s.len == n &&
+          std::memcmp(pool_.data() + s.offset, data, n) == 0) {
+        return s.id;
+      }
+    }
+  }
+
+ private:
+  struct slot {
+    std::uint32_t offset = 0;
+    std::uint32_t len = 0;
+    std::uint32_t hash = 0;
+    std::int32_t id = -1;
+  };
+  // Eight bytes at a time with a multiply-xorshift mix: the keys are short.
+  static std::uint64_t hash(const char* p, std::size_t n) noexcept {
+    constexpr std::uint64_t k = 0x9E3779B97F4A7C15ull;
+    std::uint64_t h = n * k;
+    for (; n >= 8; p += 8, n -= 8) {
+      std::uint64_t w;
+      std::memcpy(&w, p, 8);
+      h = (h ^ w) * k;
+      h ^= h >> 29;
+    }
+    if (n > 0) {
+      std::uint64_t w = 0;
+      std::memcpy(&w, p, n);
+      h = (h ^ w) * k;
+      h ^= h >> 29;
+    }
+    h *= k;
+    return h ^ (h >> 31);
+  }
+  std::vector<slot> slots_;
+  std::size_t mask_ = 0;
+  std::string pool_;
+};
+
+// The vocabulary as a byte trie, so that WordPiece's greedy longest match costs one probe
+// per byte of the word instead of one hash of every candidate substring. Continuation
+// pieces ("##ing") need no second trie: they are the subtree under the prefix's node.
+// Edges live in one open-addressing table of 8-byte slots keyed by (parent node, byte).
+class vocab_trie {
+ public:
+  static constexpr std::uint32_t root = 0;
+  static constexpr std::uint32_t none = 0xFFFFFFFFu;
+  static constexpr std::uint32_t max_nodes = 1u << 23;
+
+  // Returns false when the vocabulary needs more than max_nodes nodes.
+  bool build(const std::vector<std::pair<std::string, std::int32_t>>& entries) {
+    std::size_t n_bytes = 0;
+    for (const auto& e : entries) n_bytes += e.first.size();
+    if (n_bytes >= max_nodes) return false;
+    // Insert with room for every byte, then again into a table sized to the real edge count.
+    std::vector<std::pair<std::uint32_t, std::uint32_t>> edges;  // (key, child)
+    resize(2 * n_bytes + 2);
+    ids_.assign(1, -1);
+    for (const auto& [token, id] : entries) {
+      std::uint32_t node = root;
+      for (unsigned char c : token) {
+        std::uint32_t next = child(node, c);
+        if (next == none) {
+          next = static_cast<std::uint32_t>(ids_.size());
+          ids_.push_back(-1);
+          insert(key(node, c), next);
+          edges.emplace_back(key(node, c), next);
+        }
+        node = next;
+      }
+      if (ids_[node] < 0) ids_[node] = id;  // the first of duplicated tokens wins
+    }
+    resize(2 * edges.size() + 2);
+    for (const auto& [k, next] : edges) insert(k, next);
+    return true;
+  }
+  std::uint32_t child(std::uint32_t node, unsigned char c) const noexcept {
+    const std::uint32_t k = key(node, c);
+    for (std::size_t i = slot_of(k);; i = (i + 1) & mask_) {
+      const edge& e = edges_[i];
+      if (e.key == k) return e.child;
+      if (e.key == 0) return none;
+    }
+  }
+  std::int32_t id(std::uint32_t node) const noexcept { return ids_[node]; }
+  // The node reached by `s` from `from`, or none.
+  std::uint32_t walk(std::string_view s, std::uint32_t from = root) const noexcept {
+    std::uint32_t node = from;
+    for (unsigned char c : s) {
+      if (node == none) return none;
+      node = child(node, c);
+    }
+    return node;
+  }
+  std::int32_t find(std::string_view s) const noexcept {
+    const std::uint32_t node = walk(s);
+    return node == none ? -1 : ids_[node];
+  }
+
+ private:
+  struct edge {
+    std::uint32_t key = 0;  // (parent << 8 | byte) + 1; 0 marks an empty slot
+    std::uint32_t child = 0;
+  };
+  static std::uint32_t key(std::uint32_t node, unsigned char c) noexcept { return (node << 8 | c) + 1; }
+  std::size_t slot_of(std::uint32_t k) const noexcept {
+    return static_cast<std::size_t>((static_cast<std::uint64_t>(k) * 0x9E3779B97F4A7C15ull) >> 40) & mask_;
+  }
+  void resize(std::size_t at_least) {
+    std::size_t cap = 16;
+    while (cap < at_least) cap <<= 1;
+    edges_.assign(cap, edge{});
+    mask_ = cap - 1;
+  }
+  void insert(std::uint32_t k, std::uint32_t next) {
+    std::size_t i = slot_of(k);
+    while (edges_[i].key != 0) i = (i + 1) & mask_;
+    edges_[i] = {k, next};
+  }
+  std::vector<edge> edges_;
+  std::vector<std::int32_t> ids_;
+  std::size_t mask_ = 0;
+};
+
+// How the fused pass treats an ASCII byte.
+enum ascii_class : std::uint8_t { ascii_word, ascii_space, ascii_punct, ascii_remove };
+
+struct added_token {
+  std::string content;
+  std::int32_t id;
+};
+
+struct tokenizer_model {
+  // WordPiece
+  vocab_trie vocab;
+  std::uint32_t continuation_root = vocab_trie::none;  // the node of the prefix ("##")
+  string_table words;          // whole entries
+  string_table continuations;  // entries that start with the prefix, without it
+  std::size_t vocab_size = 0;
+  std::int32_t unk_id = -1;
+  std::size_t max_input_chars_per_word = 100;
+  // Single ASCII punctuation characters are words of their own: their ids, looked up once.
+  std::int32_t ascii_punct_id[128];
+  std::uint8_t ascii_class_of[128];
+  // Added tokens matched in the raw text, longest first among those sharing a first byte.
+  std::vector<added_token> added;
+  bool added_first_byte[256] = {};
+  // Post-processing: ids around the word pieces (TemplateProcessing "single").
+  std::vector<std::int32_t> prefix_ids, prefix_type_ids, suffix_ids, suffix_type_ids;
+  std::int32_t sequence_type_id = 0;
+  std::size_t max_length = 0;
+  std::int32_t pad_id = 0;
+  bool lowercase_first = false;  // sentence-transformers' do_lower_case
+  invalid_utf8 on_invalid = invalid_utf8::error;
+  // All vocabulary entries and added tokens by text, for token_to_id().
+  std::unordered_map<std::string, std::int32_t> by_text;
+
+  // After the loader has filled the fields above: the ASCII tables, the added tokens' order
+  // (src/tokenizer_files.cpp).
+  void finish();
+
+  // The hot path, in the order it runs (src/wordpiece.cpp). `word` is the caller's reused
+  // buffer for the word being built; word pieces are appended to `pieces`.
+  void tokenize(std::string_view text, std::vector<std::int32_t>& pieces, std::string& word) const;
+  std::string_view strip(std::string_view text, std::size_t& offset) const;
+  const added_token* match_added(const unsigned char* p, const unsigned char* end) const noexcept;
+  void tokenize_segment(const unsigned char* begin, const unsigned char* end, std::size_t base_offset,
+                        std::vector<std::int32_t>& pieces, std::string& word) const;
+  void lowercase(const unsigned char* begin, const unsigned char* end, std::size_t base_offset,
+                 std::string& lowered) const;
+  void word_piece(const std::string& word, std::size_t n_chars, std::vector<std::int32_t>& pieces) const;
+};
+
+}  // namespace detail
+MINILM_END_NAMESPACE

@@ -1,0 +1,400 @@
+// src/wordpiece.cpp: the tokenizer's hot path, from raw text to [CLS] ... [SEP].
+//
+// Pipeline per text (the order of Hugging Face tokenizers, as sentence-transformers calls it):
+//   str.strip() -> split out added tokens ("[SEP]", "[MASK]" in the raw text) -> for each
+//   remaining segment: [lowercase, when sentence_bert_config says do_lower_case] ->
+//   BertNormalizer -> BertPreTokenizer -> WordPiece -> truncate -> [CLS] ... [SEP].
+// Normalization and pre-tokenization are fused into one pass over the bytes: each code
+// point costs one table lookup (src/unicode.hpp) and ASCII one array lookup. Words are
+// built in a reused buffer; WordPiece asks a hash table for the whole rest of the word and
+// falls back to a walk down a byte trie for the longest match. Nothing is allocated per
+// token; encode() allocates its result and reuses per-thread scratch.
+// Loading the files that fill the model is src/tokenizer_files.cpp.
+#include "minilm/tokenizer.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+
+#include "tokenizer_model.hpp"
+#include "unicode.hpp"
+
+MINILM_BEGIN_NAMESPACE
+namespace detail {
+namespace {
+
+namespace uc = detail::unicode;
+
+[[noreturn]] void throw_invalid_utf8(std::size_t offset) {
+  throw error(errc::invalid_text, "text is not valid UTF-8 at byte offset " + std::to_string(offset));
+}
+
+// BertPreTokenizer's side of the fused pass: the normalized characters come in one at a
+// time and are cut into words on White_Space and around punctuation; each finished word goes
+// to WordPiece.
+class word_splitter {
+ public:
+  word_splitter(const tokenizer_model& m, std::vector<std::int32_t>& pieces, std::string& word) noexcept
+      : m_(m), pieces_(pieces), word_(word) {
+    word_.clear();
+  }
+
+  // The word so far is complete: its word pieces.
+  void end_word() {
+    if (n_chars_ != 0) m_.word_piece(word_, n_chars_, pieces_);
+    word_.clear();
+    n_chars_ = 0;
+  }
+  // A punctuation character or an ideograph: a word of its own.
+  void isolate(char32_t cp) {
+    end_word();
+    char buf[4];
+    word_.append(buf, uc::encode(cp, buf));
+    n_chars_ = 1;
+    end_word();
+  }
+  // A word of its own whose id is already known (ASCII punctuation).
+  void isolate_piece(std::int32_t id) {
+    end_word();
+    pieces_.push_back(id);
+  }
+  void append_ascii(char c) {
+    word_.push_back(c);
+    ++n_chars_;
+  }
+  // One character already in normal form, as its UTF-8 bytes.
+  void append_bytes(const unsigned char* p, std::size_t n) {
+    word_.append(reinterpret_cast<const char*>(p), n);
+    ++n_chars_;
+  }
+  // One code point of the normalized text with its flags (uc::mapped).
+  void append_mapped(std::uint32_t m) {
+    const char32_t cp = m & uc::mapped_code_point;
+    if (m & uc::mapped_white_space) {
+      end_word();
+    } else if (m & uc::mapped_punctuation) {
+      isolate(cp);
+    } else {
+      char buf[4];
+      word_.append(buf, uc::encode(cp, buf));
+      ++n_chars_;
+    }
+  }
+
+ private:
+  const tokenizer_model& m_;
+  std::vector<std::int32_t>& pieces_;
+  std::string& word_;
+  std::size_t n_chars_ = 0;
+};
+
+// BertNormalizer + BertPreTokenizer for one ASCII byte: one array lookup.
+inline void normalize_ascii(const tokenizer_model& m, unsigned c, word_splitter& words) {
+  switch (m.ascii_class_of[c]) {
+    case ascii_word: words.append_ascii(static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c)); break;
+    case ascii_space: words.end_word(); break;
+    case ascii_punct:
+      if (m.ascii_punct_id[c] >= 0) {
+        words.isolate_piece(m.ascii_punct_id[c]);
+      } else {
+        words.isolate(c);
+      }
+      break;
+    default: break;  // removed control character
+  }
+}
+
+// BertNormalizer for one non-ASCII character, whose UTF-8 bytes are p[0..n): clean_text,
+// space around CJK ideographs, then NFD, accent stripping and lowercasing as one table record
+// (src/unicode.hpp); the result goes on to the split.
+inline void normalize_char(char32_t cp, const unsigned char* p, std::size_t n, word_splitter& words) {
+  const uc::record& r = uc::lookup(cp);
+  const std::uint8_t f = r.flags;
+  if (f & (uc::remove | uc::space | uc::chinese)) {
+    if (f & uc::space) words.end_word();
+    if (f & uc::chinese) {
+      words.end_word();
+      if (f & uc::norm_self) {
+        words.isolate(cp);
+      } else {
+        for (std::size_t i = 0; i < r.norm_len; ++i) words.append_mapped(uc::mapped[r.norm_off + i]);
+        words.end_word();
+      }
+    }
+  } else if (f & uc::norm_self) {
+    if (f & uc::punctuation) {
+      words.isolate(cp);
+    } else {
+      words.append_bytes(p, n);
+    }
+  } else {
+    for (std::size_t i = 0; i < r.norm_len; ++i) words.append_mapped(uc::mapped[r.norm_off + i]);
+  }
+}
+
+}  // namespace
+
+// Python's str.strip(): removes leading and trailing characters for which str.isspace()
+// is true. Bytes that are not UTF-8 stop the stripping; the tokenizer reports them later.
+std::string_view tokenizer_model::strip(std::string_view text, std::size_t& offset) const {
+  const auto* b = reinterpret_cast<const unsigned char*>(text.data());
+  const auto* e = b + text.size();
+  const auto* p = b;
+  while (p < e) {
+    char32_t cp = 0;
+    const std::size_t n = uc::decode(p, e, cp);
+    if (n == 0 || !(uc::lookup(cp).flags & uc::python_space)) break;
+    p += n;
+  }
+  const auto* q = e;
+  while (q > p) {
+    const auto* s = q - 1;
+    while (s > p && (*s & 0xC0u) == 0x80u && q - s < 4) --s;
+    char32_t cp = 0;
+    if (uc::decode(s, q, cp) != static_cast<std::size_t>(q - s) || !(uc::lookup(cp).flags & uc::python_space)) break;
+    q = s;
+  }
+  offset = static_cast<std::size_t>(p - b);
+  return {reinterpret_cast<const char*>(p), static_cast<std::size_t>(q - p)};
+}
+
+// str.strip(), then the text cut at the added tokens written in it: each token is its own id,
+// the segments between them go through the rest of the pipeline.
+void tokenizer_model::tokenize(std::string_view text, std::vector<std::int32_t>& pieces, std::string& word) const {
+  std::size_t offset = 0;
+  text = strip(text, offset);
+  const auto* b = reinterpret_cast<const unsigned char*>(text.data());
+  const auto* e = b + text.size();
+  const auto* seg = b;
+  if (!added.empty()) {
+    for (const auto* p = b; p < e;) {
+      const added_token* match = added_first_byte[*p] ? match_added(p, e) : nullptr;
+      if (match == nullptr) {
+        ++p;
+        continue;
+      }
+      tokenize_segment(seg, p, offset + static_cast<std::size_t>(seg - b), pieces, word);
+      pieces.push_back(match->id);
+      p += match->content.size();
+      seg = p;
+    }
+  }
+  tokenize_segment(seg, e, offset + static_cast<std::size_t>(seg - b), pieces, word);
+}
+
+// The added token written at p, or null; the longest when several match (finish() sorted them).
+const added_token* tokenizer_model::match_added(const unsigned char* p, const unsigned char* end) const noexcept {
+  for (const added_token& t : added) {
+    if (t.content.size() <= static_cast<std::size_t>(end - p) && std::memcmp(p, t.content.data(), t.content.size()) == 0) {
+      return &t;
+    }
+  }
+  return nullptr;
+}
+
+// BertNormalizer + BertPreTokenizer + WordPiece over one segment of raw text.
+void tokenizer_model::tokenize_segment(const unsigned char* begin, const unsigned char* end, std::size_t base_offset,
+                                       std::vector<std::int32_t>& pieces, std::string& word) const {
+  std::string lowered;
+  if (lowercase_first && begin != end) {
+    lowercase(begin, end, base_offset, lowered);
+    begin = reinterpret_cast<const unsigned char*>(lowered.data());
+    end = begin + lowered.size();
+  }
+  word_splitter words(*this, pieces, word);
+  for (const auto* p = begin; p < end;) {
+    const unsigned c = *p;
+    if (c < 0x80) {
+      normalize_ascii(*this, c, words);
+      ++p;
+      continue;
+    }
+    char32_t cp;
+    const std::size_t n = uc::decode(p, end, cp);
+    if (n == 0) {
+      if (on_invalid == invalid_utf8::error) throw_invalid_utf8(base_offset + static_cast<std::size_t>(p - begin));
+      // U+FFFD, which clean_text drops. Skipping one byte at a time gives the same text as
+      // Python's maximal-subpart replacement once the U+FFFDs are gone: a continuation byte
+      // never starts a valid sequence.
+      ++p;
+      continue;
+    }
+    normalize_char(cp, p, n, words);
+    p += n;
+  }
+  words.end_word();
+}
+
+// sentence-transformers puts a Lowercase normalizer in front of BertNormalizer: the segment,
+// lowercased, into `lowered`.
+void tokenizer_model::lowercase(const unsigned char* begin, const unsigned char* end, std::size_t base_offset,
+                                std::string& lowered) const {
+  lowered.reserve(static_cast<std::size_t>(end - begin));
+  for (const auto* p = begin; p < end;) {
+    char32_t cp;
+    std::size_t n = uc::decode(p, end, cp);
+    if (n == 0) {
+      if (on_invalid == invalid_utf8::error) throw_invalid_utf8(base_offset + static_cast<std::size_t>(p - begin));
+      cp = 0xFFFD;
+      n = 1;
+    }
+    const uc::record& r = uc::lookup(cp);
+    char buf[4];
+    if (r.flags & uc::lower_self) {
+      lowered.append(buf, uc::encode(cp, buf));
+    } else {
+      for (std::size_t i = 0; i < r.lower_len; ++i) {
+        lowered.append(buf, uc::encode(uc::mapped[r.lower_off + i] & uc::mapped_code_point, buf));
+      }
+    }
+    p += n;
+  }
+}
+
+// Greedy longest match from the left; a word with any unmatched position, or longer than
+// max_input_chars_per_word characters, is one [UNK]. The vocabulary holds whole UTF-8
+// characters, so every match ends on a character boundary.
+void tokenizer_model::word_piece(const std::string& word, std::size_t n_chars, std::vector<std::int32_t>& pieces) const {
+  if (n_chars > max_input_chars_per_word) {
+    pieces.push_back(unk_id);
+    return;
+  }
+  const auto* w = reinterpret_cast<const unsigned char*>(word.data());
+  const std::size_t n = word.size();
+  const std::size_t mark = pieces.size();
+  std::size_t start = 0;
+  while (start < n) {
+    // Most often the whole rest is one piece: one hash probe.
+    std::int32_t id = (start == 0 ? words : continuations).find(word.data() + start, n - start);
+    if (id >= 0) {
+      pieces.push_back(id);
+      return;
+    }
+    std::uint32_t node = start == 0 ? vocab_trie::root : continuation_root;
+    std::size_t stop = start;
+    for (std::size_t i = start; i < n && node != vocab_trie::none; ++i) {
+      node = vocab.child(node, w[i]);
+      if (node != vocab_trie::none && vocab.id(node) >= 0) {
+        id = vocab.id(node);
+        stop = i + 1;
+      }
+    }
+    if (id < 0) {
+      pieces.resize(mark);
+      pieces.push_back(unk_id);
+      return;
+    }
+    pieces.push_back(id);
+    start = stop;
+  }
+}
+
+}  // namespace detail
+
+std::vector<std::int32_t> tokenizer::word_pieces(std::string_view text) const {
+  std::vector<std::int32_t> pieces;
+  std::string word;
+  model_->tokenize(text, pieces, word);
+  return pieces;
+}
+
+namespace {
+// Appends [CLS] pieces[0..budget) [SEP] with their type ids; returns how many pieces were dropped.
+std::size_t assemble(const detail::tokenizer_model& m, const std::vector<std::int32_t>& pieces,
+                     std::vector<std::int32_t>& ids, std::vector<std::int32_t>& type_ids) {
+  const std::size_t budget = m.max_length - m.prefix_ids.size() - m.suffix_ids.size();
+  const std::size_t kept = std::min(budget, pieces.size());
+  ids.insert(ids.end(), m.prefix_ids.begin(), m.prefix_ids.end());
+  ids.insert(ids.end(), pieces.begin(), pieces.begin() + static_cast<std::ptrdiff_t>(kept));
+  ids.insert(ids.end(), m.suffix_ids.begin(), m.suffix_ids.end());
+  type_ids.insert(type_ids.end(), m.prefix_type_ids.begin(), m.prefix_type_ids.end());
+  type_ids.insert(type_ids.end(), kept, m.sequence_type_id);
+  type_ids.insert(type_ids.end(), m.suffix_type_ids.begin(), m.suffix_type_ids.end());
+  return pieces.size() - kept;
+}
+}  // namespace
+
+namespace {
+// Per-thread scratch for encode(), so that a call allocates only its result. Never shared
+// between threads; an unusually large buffer is released after use.
+struct scratch {
+  std::vector<std::int32_t> pieces;
+  std::string word;
+  void trim() {
+    if (pieces.capacity() > (1u << 20)) std::vector<std::int32_t>().swap(pieces);
+    if (word.capacity() > (1u << 20)) std::string().swap(word);
+  }
+};
+thread_local scratch tls_scratch;
+}  // namespace
+
+encoding tokenizer::encode(std::string_view text) const {
+  scratch& s = tls_scratch;
+  std::vector<std::int32_t>& pieces = s.pieces;
+  pieces.clear();
+  struct trim_at_exit {
+    scratch& s;
+    ~trim_at_exit() { s.trim(); }
+  } trim{s};
+  model_->tokenize(text, pieces, s.word);
+  encoding e;
+  e.ids.reserve(std::min(pieces.size(), model_->max_length) + model_->prefix_ids.size() + model_->suffix_ids.size());
+  e.n_truncated = assemble(*model_, pieces, e.ids, e.type_ids);
+  e.attention_mask.assign(e.ids.size(), 1);
+  return e;
+}
+
+packed_batch tokenizer::encode_batch(std::span<const std::string_view> texts) const {
+  packed_batch b;
+  b.offsets.reserve(texts.size() + 1);
+  b.n_truncated.reserve(texts.size());
+  b.offsets.push_back(0);
+  std::vector<std::int32_t> pieces;
+  std::string word;
+  for (std::size_t i = 0; i < texts.size(); ++i) {
+    pieces.clear();
+    try {
+      model_->tokenize(texts[i], pieces, word);
+    } catch (const error& e) {
+      throw e.in_text(i);
+    }
+    b.n_truncated.push_back(assemble(*model_, pieces, b.ids, b.type_ids));
+    b.offsets.push_back(b.ids.size());
+  }
+  return b;
+}
+
+padded_batch tokenizer::encode_batch_padded(std::span<const std::string_view> texts) const {
+  const packed_batch p = encode_batch(texts);  // an error names its text (in_text above)
+  padded_batch b;
+  b.n_sequences = p.size();
+  b.pad_id = model_->pad_id;
+  b.n_truncated = p.n_truncated;
+  for (std::size_t i = 0; i < p.size(); ++i) {
+    b.lengths.push_back(p.length(i));
+    b.max_len = std::max(b.max_len, p.length(i));
+  }
+  b.ids.assign(b.n_sequences * b.max_len, model_->pad_id);
+  b.attention_mask.assign(b.n_sequences * b.max_len, 0);
+  b.type_ids.assign(b.n_sequences * b.max_len, 0);
+  for (std::size_t i = 0; i < p.size(); ++i) {
+    const std::size_t row = i * b.max_len;
+    std::copy(p.ids.begin() + static_cast<std::ptrdiff_t>(p.offsets[i]),
+              p.ids.begin() + static_cast<std::ptrdiff_t>(p.offsets[i + 1]), b.ids.begin() + static_cast<std::ptrdiff_t>(row));
+    std::copy(p.type_ids.begin() + static_cast<std::ptrdiff_t>(p.offsets[i]),
+              p.type_ids.begin() + static_cast<std::ptrdiff_t>(p.offsets[i + 1]),
+              b.type_ids.begin() + static_cast<std::ptrdiff_t>(row));
+    std::fill_n(b.attention_mask.begin() + static_cast<std::ptrdiff_t>(row), p.length(i), 1);
+  }
+  return b;
+}
+
+std::size_t tokenizer::max_length() const noexcept { return model_->max_length; }
+std::int32_t tokenizer::pad_id() const noexcept { return model_->pad_id; }
+std::size_t tokenizer::vocab_size() const noexcept { return model_->vocab_size; }
+std::int32_t tokenizer::token_to_id(std::string_view token) const noexcept {
+  auto it = model_->by_text.find(std::string(token));
+  return it == model_->by_text.end() ? -1 : it->second;
+}
+
+MINILM_END_NAMESPACE
