@@ -224,8 +224,8 @@ encoder encoder::load(const std::filesystem::path& path, const encoder_options& 
   }
   const pooling_mode pooling = options.pooling.value_or(folder.pooling.mode);
   const bool normalize = options.normalize.value_or(folder.normalize);
-  return encoder(std::make_shared<const detail::encoder_model>(std::move(folder), std::move(file), std::move(weights),
-                                                               std::move(tok), pooling, normalize, n_threads));
+  return encoder(std::make_shared<const detail::encoder_model>(detail::encoder_model{
+      std::move(folder), std::move(file), std::move(weights), std::move(tok), pooling, normalize, n_threads, {}}));
 }
 
 embeddings encoder::encode(std::span<const std::string_view> texts, workspace& ws,
