@@ -191,6 +191,26 @@ class pooled_workspace {
 
 token_batch batch_of(const packed_batch& p) { return {p.ids, p.type_ids, p.offsets}; }
 
+// The texts, tokenized as one batch, through embed_batch.
+embeddings embed_texts(const encoder_model& m, std::span<const std::string_view> texts, workspace_state& ws,
+                       const encode_options& options) {
+  const packed_batch batch = m.tok.encode_batch(texts);
+  return embed_batch(m, batch_of(batch), ws, options);
+}
+
+// The same into out, which must hold texts.size() rows of hidden_size floats.
+void embed_texts(const encoder_model& m, std::span<const std::string_view> texts, workspace_state& ws,
+                 std::span<float> out) {
+  const auto dim = static_cast<std::size_t>(m.folder.config.hidden_size);
+  if (out.size() != texts.size() * dim) {
+    throw error(errc::invalid_argument, "the output has room for " + std::to_string(out.size()) + " floats; " +
+                                            std::to_string(texts.size()) + " texts of dimension " +
+                                            std::to_string(dim) + " need " + std::to_string(texts.size() * dim));
+  }
+  const packed_batch batch = m.tok.encode_batch(texts);
+  embed_batch(m, batch_of(batch), ws, out.data(), nullptr);
+}
+
 }  // namespace
 }  // namespace detail
 
@@ -230,13 +250,11 @@ encoder encoder::load(const std::filesystem::path& path, const encoder_options& 
 
 embeddings encoder::encode(std::span<const std::string_view> texts, workspace& ws,
                            const encode_options& options) const {
-  const packed_batch batch = model_->tok.encode_batch(texts);
-  return detail::embed_batch(*model_, detail::batch_of(batch), *ws.state_, options);
+  return detail::embed_texts(*model_, texts, *ws.state_, options);
 }
 
 embeddings encoder::encode(std::span<const std::string_view> texts, const encode_options& options) const {
-  const packed_batch batch = model_->tok.encode_batch(texts);
-  return detail::embed_batch(*model_, detail::batch_of(batch), *detail::pooled_workspace(*model_), options);
+  return detail::embed_texts(*model_, texts, *detail::pooled_workspace(*model_), options);
 }
 
 embeddings encoder::encode(const std::vector<std::string>& texts, const encode_options& options) const {
@@ -245,15 +263,11 @@ embeddings encoder::encode(const std::vector<std::string>& texts, const encode_o
 }
 
 void encoder::encode(std::span<const std::string_view> texts, std::span<float> out, workspace& ws) const {
-  check_output_size(texts.size(), out.size());
-  const packed_batch batch = model_->tok.encode_batch(texts);
-  detail::embed_batch(*model_, detail::batch_of(batch), *ws.state_, out.data(), nullptr);
+  detail::embed_texts(*model_, texts, *ws.state_, out);
 }
 
 void encoder::encode(std::span<const std::string_view> texts, std::span<float> out) const {
-  check_output_size(texts.size(), out.size());
-  const packed_batch batch = model_->tok.encode_batch(texts);
-  detail::embed_batch(*model_, detail::batch_of(batch), *detail::pooled_workspace(*model_), out.data(), nullptr);
+  detail::embed_texts(*model_, texts, *detail::pooled_workspace(*model_), out);
 }
 
 std::vector<float> encoder::encode_one(std::string_view text) const {
@@ -271,15 +285,6 @@ embeddings encoder::encode_ids(std::span<const std::int32_t> ids, std::span<cons
 
 embeddings encoder::encode_ids(const packed_batch& batch, workspace& ws, const encode_options& options) const {
   return detail::embed_batch(*model_, detail::batch_of(batch), *ws.state_, options);
-}
-
-void encoder::check_output_size(std::size_t n_texts, std::size_t n_floats) const {
-  if (n_floats != n_texts * dimension()) {
-    throw error(errc::invalid_argument, "the output has room for " + std::to_string(n_floats) + " floats; " +
-                                            std::to_string(n_texts) + " texts of dimension " +
-                                            std::to_string(dimension()) + " need " +
-                                            std::to_string(n_texts * dimension()));
-  }
 }
 
 std::size_t encoder::dimension() const noexcept { return static_cast<std::size_t>(model_->folder.config.hidden_size); }

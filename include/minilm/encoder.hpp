@@ -142,7 +142,6 @@ class MINILM_API encoder {
 
  private:
   explicit encoder(std::shared_ptr<const detail::encoder_model> model) : model_(std::move(model)) {}
-  void check_output_size(std::size_t n_texts, std::size_t n_floats) const;
 
   std::shared_ptr<const detail::encoder_model> model_;
 };
