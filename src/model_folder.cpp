@@ -221,8 +221,12 @@ model_folder read_model_folder(const fs::path& path) {
   if (is_file(path / "tokenizer.json")) m.tokenizer_json = path / "tokenizer.json";
   if (is_file(path / "vocab.txt")) m.vocab_txt = path / "vocab.txt";
   if (is_file(path / "tokenizer_config.json")) m.tokenizer_config_json = path / "tokenizer_config.json";
-  if (m.tokenizer_json.empty() && m.vocab_txt.empty()) {
-    throw error(errc::io, "model folder '" + path.string() + "' has neither tokenizer.json nor vocab.txt");
+  for (const char* name : {"sentencepiece.bpe.model", "sentencepiece.model"}) {
+    if (m.sentencepiece_model.empty() && is_file(path / name)) m.sentencepiece_model = path / name;
+  }
+  if (m.tokenizer_json.empty() && m.vocab_txt.empty() && m.sentencepiece_model.empty()) {
+    throw error(errc::io, "model folder '" + path.string() +
+                              "' has no tokenizer: neither tokenizer.json, vocab.txt nor sentencepiece.bpe.model");
   }
 
   std::optional<std::int64_t> max_seq_length;

@@ -269,7 +269,7 @@ TEST_CASE("other files of the folder are checked too") {
   }
   SUBCASE("no tokenizer") {
     std::filesystem::remove(dir / "vocab.txt");
-    check_message(load_error(dir.path()), errc::io, {"neither tokenizer.json nor vocab.txt"});
+    check_message(load_error(dir.path()), errc::io, {"has no tokenizer", "neither tokenizer.json, vocab.txt nor sentencepiece.bpe.model"});
   }
   SUBCASE("not a folder") {
     check_message(load_error(dir / "nowhere"), errc::io, {"nowhere", "not a directory"});

@@ -57,6 +57,7 @@ struct model_folder {
   // Tokenizer files; empty when the folder does not have them.
   std::filesystem::path tokenizer_json;
   std::filesystem::path vocab_txt;
+  std::filesystem::path sentencepiece_model;  // sentencepiece.bpe.model or sentencepiece.model
   std::filesystem::path tokenizer_config_json;
 };
 
