@@ -16,6 +16,10 @@ inline std::filesystem::path env_path(const char* name, const char* fallback) {
 
 inline std::filesystem::path model_dir() { return env_path("MINILM_MODEL_DIR", "models/all-MiniLM-L6-v2"); }
 
+// The folder that tools/fetch_multilingual.sh fills: random-weight multilingual models around the
+// real multilingual-e5-small tokenizer.json.
+inline std::filesystem::path multilingual_dir() { return env_path("MINILM_MULTILINGUAL_DIR", "models"); }
+
 // The repository's root, where tests/data is.
 inline std::filesystem::path source_root() { return env_path("MINILM_SOURCE_ROOT", "."); }
 

@@ -1,6 +1,6 @@
 // bench_embed: times minilm on a file of texts for bench/compare.py (its "MINILM INTERFACE").
 //
-//   bench_embed --model DIR --threads T --batch-size B --repetitions R --texts FILE --embeddings OUT
+//   bench_embed --model DIR --threads T --batch-size B --repetitions R --texts FILE --embeddings OUT [--hold]
 //
 // FILE holds UTF-8 texts split on "\n" only (so an empty line is an empty text). After loading
 // the model and one untimed pass, R timed passes each embed every text in order, B texts per
@@ -8,6 +8,8 @@
 // float32 (n_texts x dimension); stdout gets one JSON object:
 //   {"times_ms": [...], "open_ms": load time, "first_ms": load + first text's embedding,
 //    "peak_rss_kb": peak resident set at exit}
+// With --hold the process then waits, model loaded, until its stdin is closed, so that a caller
+// can read its memory from /proc (bench/compare_memory.py).
 #include <sys/resource.h>
 
 #include <chrono>
@@ -31,7 +33,7 @@ double ms_since(std::chrono::steady_clock::time_point t0) {
 [[noreturn]] void usage() {
   std::fprintf(stderr,
                "usage: bench_embed --model DIR --threads T --batch-size B --repetitions R --texts FILE "
-               "--embeddings OUT\n");
+               "--embeddings OUT [--hold]\n");
   std::exit(2);
 }
 
@@ -40,8 +42,15 @@ double ms_since(std::chrono::steady_clock::time_point t0) {
 int main(int argc, char** argv) try {
   std::string model, texts_path, out_path;
   std::size_t threads = 1, batch = 32, reps = 5;
-  for (int i = 1; i + 1 < argc; i += 2) {
+  bool hold = false;
+  for (int i = 1; i < argc; i += 2) {
     const std::string_view key = argv[i];
+    if (key == "--hold") {
+      hold = true;
+      --i;
+      continue;
+    }
+    if (i + 1 == argc) usage();
     const char* value = argv[i + 1];
     if (key == "--model") model = value;
     else if (key == "--threads") threads = std::strtoul(value, nullptr, 10);
@@ -51,7 +60,7 @@ int main(int argc, char** argv) try {
     else if (key == "--embeddings") out_path = value;
     else usage();
   }
-  if (model.empty() || texts_path.empty() || out_path.empty() || batch == 0 || argc % 2 == 0) usage();
+  if (model.empty() || texts_path.empty() || out_path.empty() || batch == 0) usage();
 
   std::ifstream in(texts_path, std::ios::binary);
   const std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -97,6 +106,11 @@ int main(int argc, char** argv) try {
   std::ofstream(out_path, std::ios::binary)
       .write(reinterpret_cast<const char*>(out.data()), static_cast<std::streamsize>(out.size() * sizeof(float)));
   std::puts(json.str().c_str());
+  std::fflush(stdout);
+  if (hold) {
+    while (std::fgetc(stdin) != EOF) {
+    }
+  }
   return 0;
 } catch (const std::exception& e) {
   std::fprintf(stderr, "bench_embed: %s\n", e.what());

@@ -1,5 +1,7 @@
 // Tokenizer throughput on the parity corpus (tests/data/tokenizer/corpus.txt.gz: 26,000
-// lines of real text in two dozen scripts plus generated edge cases).
+// lines of real text in two dozen scripts plus generated edge cases), with all-MiniLM-L6-v2's
+// WordPiece tokenizer and (BM_unigram_*) multilingual-e5-small's SentencePiece Unigram one
+// (models/random-bert-xlmr, tools/fetch_multilingual.sh).
 //
 //   build/bench/bench_tokenizer [--benchmark_filter=...]
 //
@@ -24,6 +26,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
+fs::path unigram_folder() { return bench_common::multilingual_dir() / "random-bert-xlmr"; }
+
 struct fixture {
   std::string text;
   std::vector<std::string_view> lines;
@@ -32,10 +36,14 @@ struct fixture {
   minilm::tokenizer tok;
 
   static fixture& get() {
-    static fixture f = make();
+    static fixture f = make(bench_common::model_dir());
     return f;
   }
-  static fixture make() {
+  static fixture& unigram() {
+    static fixture f = make(unigram_folder());
+    return f;
+  }
+  static fixture make(const fs::path& model) {
     const fs::path corpus = bench_common::source_root() / "tests" / "data" / "tokenizer" / "corpus.txt.gz";
     gzFile g = gzopen(corpus.string().c_str(), "rb");
     if (g == nullptr) throw std::runtime_error("cannot open " + corpus.string() + " (set MINILM_SOURCE_ROOT)");
@@ -44,7 +52,7 @@ struct fixture {
     int n;
     while ((n = gzread(g, buf, sizeof buf)) > 0) text.append(buf, static_cast<std::size_t>(n));
     gzclose(g);
-    auto folder = minilm::read_model_folder(bench_common::model_dir());
+    auto folder = minilm::read_model_folder(model);
     fixture f{std::move(text), {}, {}, 0, minilm::tokenizer::load(folder)};
     std::size_t start = 0;
     for (std::size_t i = 0; i < f.text.size(); ++i) {
@@ -77,8 +85,7 @@ void report(benchmark::State& state, const std::vector<std::string_view>& lines,
 }
 
 // encode() one line at a time, the whole corpus per iteration.
-void encode_each(benchmark::State& state, bool latin_only) {
-  auto& f = fixture::get();
+void encode_each(benchmark::State& state, fixture& f, bool latin_only) {
   const auto& lines = latin_only ? f.latin : f.lines;
   std::size_t tokens = 0;
   for (auto _ : state) {
@@ -91,12 +98,13 @@ void encode_each(benchmark::State& state, bool latin_only) {
   }
   report(state, lines, tokens);
 }
-void BM_encode_corpus(benchmark::State& state) { encode_each(state, false); }
-void BM_encode_english(benchmark::State& state) { encode_each(state, true); }
+void BM_encode_corpus(benchmark::State& state) { encode_each(state, fixture::get(), false); }
+void BM_encode_english(benchmark::State& state) { encode_each(state, fixture::get(), true); }
+void BM_unigram_encode_corpus(benchmark::State& state) { encode_each(state, fixture::unigram(), false); }
+void BM_unigram_encode_english(benchmark::State& state) { encode_each(state, fixture::unigram(), true); }
 
 // encode_batch(): batches of range(0) lines, packed.
-void BM_encode_batch_packed(benchmark::State& state) {
-  auto& f = fixture::get();
+void encode_packed(benchmark::State& state, fixture& f) {
   const auto batch = static_cast<std::size_t>(state.range(0));
   std::size_t tokens = 0;
   for (auto _ : state) {
@@ -110,6 +118,8 @@ void BM_encode_batch_packed(benchmark::State& state) {
   }
   report(state, f.lines, tokens);
 }
+void BM_encode_batch_packed(benchmark::State& state) { encode_packed(state, fixture::get()); }
+void BM_unigram_encode_batch_packed(benchmark::State& state) { encode_packed(state, fixture::unigram()); }
 
 // encode_batch_padded(): batches of range(0) lines, padded to the longest.
 void BM_encode_batch_padded(benchmark::State& state) {
@@ -128,14 +138,17 @@ void BM_encode_batch_padded(benchmark::State& state) {
   report(state, f.lines, tokens);
 }
 
-// Loading tokenizer.json (30,522 entries) and building the tables.
-void BM_load(benchmark::State& state) {
-  auto folder = minilm::read_model_folder(bench_common::model_dir());
+// Loading tokenizer.json and building the tables: WordPiece (30,522 entries, 0.7 MB) and
+// Unigram (250,002 pieces with scores and the normalizer's charsmap, 17 MB).
+void load(benchmark::State& state, const fs::path& model) {
+  auto folder = minilm::read_model_folder(model);
   for (auto _ : state) {
     auto t = minilm::tokenizer::load(folder);
     benchmark::DoNotOptimize(&t);
   }
 }
+void BM_load(benchmark::State& state) { load(state, bench_common::model_dir()); }
+void BM_unigram_load(benchmark::State& state) { load(state, unigram_folder()); }
 
 }  // namespace
 
@@ -144,5 +157,9 @@ BENCHMARK(BM_encode_english)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_encode_batch_packed)->Arg(32)->Arg(1024)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_encode_batch_padded)->Arg(32)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_load)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_unigram_encode_corpus)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_unigram_encode_english)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_unigram_encode_batch_packed)->Arg(1024)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_unigram_load)->Unit(benchmark::kMillisecond);
 
 BENCHMARK_MAIN();

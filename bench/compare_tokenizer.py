@@ -2,10 +2,14 @@
 """minilm's tokenizer against Hugging Face tokenizers, in the same run, on the same corpus.
 
   HF_HUB_OFFLINE=1 python bench/compare_tokenizer.py [--bench build/bench/bench_tokenizer]
-                   [--model models/all-MiniLM-L6-v2] [--repeats 5]
+                   [--unigram] [--model DIR] [--repeats 5]
 
+Tokenizers: all-MiniLM-L6-v2's WordPiece (models/all-MiniLM-L6-v2, truncation at 256), or with
+--unigram multilingual-e5-small's SentencePiece Unigram (models/random-bert-xlmr, from
+tools/fetch_multilingual.sh; truncation at 512) and bench_tokenizer's BM_unigram_* cases.
 Corpus: tests/data/tokenizer/corpus.txt.gz (every line, split on "\\n"). Both sides load the
-model's tokenizer.json, truncate at 256 and do not pad. Timed, as medians of --repeats runs:
+model's tokenizer.json, truncate at the folder's max_seq_length and do not pad. Also timed: loading
+the tokenizer (minilm's tokenizer::load, HF's Tokenizer.from_file). Timed, as medians of --repeats runs:
   - minilm encode(): bench_tokenizer's BM_encode_corpus (one encode() per line, one thread);
   - minilm encode_batch(): BM_encode_batch_packed/1024 (one thread);
   - HF single: Tokenizer.encode(line) per line from Python (one thread; Python's call cost is
@@ -34,11 +38,24 @@ def corpus():
     return raw[:-1].split('\n') if raw.endswith('\n') else raw.split('\n')
 
 
+def max_length(model):
+    sbert = json.load(open(os.path.join(model, 'sentence_bert_config.json')))
+    return sbert.get('max_seq_length') or 512
+
+
 def hf_worker(model, mode, repeats):
     from tokenizers import Tokenizer
+    if mode == 'load':
+        times = []
+        for _ in range(repeats + 1):
+            start = time.perf_counter()
+            Tokenizer.from_file(os.path.join(model, 'tokenizer.json'))
+            times.append(time.perf_counter() - start)
+        print(json.dumps({'seconds': statistics.median(times[1:]), 'tokens': 0}))
+        return
     tok = Tokenizer.from_file(os.path.join(model, 'tokenizer.json'))
     tok.no_padding()
-    tok.enable_truncation(max_length=256)
+    tok.enable_truncation(max_length=max_length(model))
     lines = corpus()
     if mode == 'english':
         lines = lines[:ENGLISH_LINES]
@@ -67,9 +84,14 @@ def run_hf(model, mode, repeats, threads):
     return json.loads(out.strip().splitlines()[-1])
 
 
-def run_minilm(bench, model, repeats):
-    env = dict(os.environ, MINILM_MODEL_DIR=model, MINILM_SOURCE_ROOT=ROOT)
-    out = subprocess.run([bench, '--benchmark_filter=BM_encode_corpus|BM_encode_english|BM_encode_batch_packed/1024',
+def run_minilm(bench, model, repeats, prefix):
+    env = dict(os.environ, MINILM_SOURCE_ROOT=ROOT)
+    if prefix:
+        env['MINILM_MULTILINGUAL_DIR'] = os.path.dirname(os.path.abspath(model))
+    else:
+        env['MINILM_MODEL_DIR'] = model
+    cases = ['BM_%s%s' % (prefix, c) for c in ('encode_corpus', 'encode_english', 'encode_batch_packed/1024', 'load')]
+    out = subprocess.run([bench, '--benchmark_filter=^(%s)$' % '|'.join(cases),
                           '--benchmark_repetitions=%d' % repeats, '--benchmark_report_aggregates_only=true',
                           '--benchmark_format=json'], env=env, check=True, capture_output=True, text=True).stdout
     res = {}
@@ -77,17 +99,20 @@ def run_minilm(bench, model, repeats):
         if b.get('aggregate_name') != 'median':
             continue
         seconds = b['real_time'] / {'ms': 1e3, 'us': 1e6, 'ns': 1e9, 's': 1}[b['time_unit']]
-        res[b['run_name']] = {'seconds': seconds, 'tokens': b['tokens']}
+        res[b['run_name'][len('BM_' + prefix):]] = {'seconds': seconds, 'tokens': b.get('tokens', 0)}
     return res
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--bench', default=os.path.join(ROOT, 'build', 'bench', 'bench_tokenizer'))
-    ap.add_argument('--model', default=os.path.join(ROOT, 'models', 'all-MiniLM-L6-v2'))
+    ap.add_argument('--unigram', action='store_true')
+    ap.add_argument('--model', default=None)
     ap.add_argument('--repeats', type=int, default=5)
-    ap.add_argument('--hf-worker', choices=['single', 'batch', 'english'])
+    ap.add_argument('--hf-worker', choices=['single', 'batch', 'english', 'load'])
     args = ap.parse_args()
+    if args.model is None:
+        args.model = os.path.join(ROOT, 'models', 'random-bert-xlmr' if args.unigram else 'all-MiniLM-L6-v2')
     if args.hf_worker:
         hf_worker(args.model, args.hf_worker, args.repeats)
         return
@@ -95,9 +120,9 @@ def main():
     n_bytes = sum(len(l.encode('utf-8')) for l in lines)
     import tokenizers
     rows = []
-    m = run_minilm(args.bench, args.model, args.repeats)
-    rows.append(('minilm encode() per line, 1 thread', m['BM_encode_corpus']))
-    rows.append(('minilm encode_batch(1024 lines), 1 thread', m['BM_encode_batch_packed/1024']))
+    m = run_minilm(args.bench, args.model, args.repeats, 'unigram_' if args.unigram else '')
+    rows.append(('minilm encode() per line, 1 thread', m['encode_corpus']))
+    rows.append(('minilm encode_batch(1024 lines), 1 thread', m['encode_batch_packed/1024']))
     hf_single = run_hf(args.model, 'single', args.repeats, 1)
     rows.append(('HF tokenizers encode() per line, 1 thread', hf_single))
     hf_batch1 = run_hf(args.model, 'batch', args.repeats, 1)
@@ -107,7 +132,7 @@ def main():
 
     english_bytes = sum(len(l.encode('utf-8')) for l in lines[:ENGLISH_LINES])
     hf_english = run_hf(args.model, 'english', args.repeats, 1)
-    english_rows = [('minilm encode() per line, 1 thread', m['BM_encode_english']),
+    english_rows = [('minilm encode() per line, 1 thread', m['encode_english']),
                     ('HF tokenizers encode() per line, 1 thread', hf_english)]
 
     def table(title, rows, n_bytes):
@@ -118,16 +143,20 @@ def main():
             print('| %-44s | %9.1f | %7.2f | %10.2f |' %
                   (name, r['seconds'] * 1e3, n_bytes / r['seconds'] / 1e6, r['tokens'] / r['seconds'] / 1e6))
 
-    print('tokenizers %s; medians of %d runs' % (tokenizers.__version__, args.repeats))
+    hf_load = run_hf(args.model, 'load', args.repeats, 1)
+    print('%s; tokenizers %s; medians of %d runs' % (os.path.basename(os.path.abspath(args.model)),
+                                                    tokenizers.__version__, args.repeats))
     table('whole corpus: %d lines, %.2f MB' % (len(lines), n_bytes / 1e6), rows, n_bytes)
     table('English fortunes only: %d lines, %.2f MB' % (ENGLISH_LINES, english_bytes / 1e6), english_rows,
           english_bytes)
-    tokens_equal = m['BM_encode_corpus']['tokens'] == hf_single['tokens'] == hf_batch['tokens']
+    print('loading the tokenizer: minilm tokenizer::load %.1f ms, HF Tokenizer.from_file %.1f ms' %
+          (m['load']['seconds'] * 1e3, hf_load['seconds'] * 1e3))
+    tokens_equal = m['encode_corpus']['tokens'] == hf_single['tokens'] == hf_batch['tokens']
     print('same number of tokens on both sides: %s (%d)' % ('yes' if tokens_equal else 'NO', hf_single['tokens']))
-    single = hf_single['seconds'] / m['BM_encode_corpus']['seconds']
-    batch1 = hf_batch1['seconds'] / m['BM_encode_batch_packed/1024']['seconds']
-    batch = hf_batch['seconds'] / m['BM_encode_batch_packed/1024']['seconds']
-    english = hf_english['seconds'] / m['BM_encode_english']['seconds']
+    single = hf_single['seconds'] / m['encode_corpus']['seconds']
+    batch1 = hf_batch1['seconds'] / m['encode_batch_packed/1024']['seconds']
+    batch = hf_batch['seconds'] / m['encode_batch_packed/1024']['seconds']
+    english = hf_english['seconds'] / m['encode_english']['seconds']
     print('ratio (minilm speed / HF speed): single %.2fx, batch vs HF 1 thread %.2fx, batch vs HF %d threads %.2fx, '
           'English single %.2fx' % (single, batch1, os.cpu_count(), batch, english))
 

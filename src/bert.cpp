@@ -7,6 +7,7 @@
 #include <Eigen/Core>
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <string>
 
 #include "minilm/error.hpp"
@@ -76,20 +77,34 @@ void layer_norm(float* x, std::size_t n_rows, const layer_norm_weights& norm, fl
   });
 }
 
-// x = LayerNorm(word[id] + token_type[type] + position[i]), i counted from 0 in each sequence.
+// The position id of every token of a packed batch, for rows [first, last) of one sequence:
+// BERT counts from 0; the RoBERTa family from pad_token_id + 1, skipping tokens whose id is
+// pad_token_id, which get pad_token_id itself (transformers' create_position_ids_from_input_ids:
+// the batch has no padding, but a text may spell the pad token). check_token_batch() has bounded
+// every id below max_position_embeddings.
+std::size_t position_of(const bert_config& c, std::span<const std::int32_t> ids, std::size_t first, std::size_t t,
+                        std::size_t& n_counted) {
+  if (!c.roberta_family()) return t - first;
+  if (ids[t] == c.pad_token_id) return static_cast<std::size_t>(c.pad_token_id);
+  return static_cast<std::size_t>(c.position_offset) + n_counted++;
+}
+
+// x = LayerNorm(word[id] + token_type[type] + position[p]), p from position_of().
 // x is (n_tokens, hidden); the embedding tables are (rows, hidden) in the mapping.
 void embed_tokens(const bert_config& c, const bert_weights& w, const token_batch& batch, float* x, thread_pool& pool) {
   const std::int64_t n = c.hidden_size;
   const float eps = static_cast<float>(c.layer_norm_eps);
   pool.run(batch.n_sequences(), [&](std::size_t s, std::size_t) {
+    std::size_t n_counted = 0;  // tokens numbered so far (the RoBERTa family)
     for (std::size_t t = batch.offsets[s]; t < batch.offsets[s + 1]; ++t) {
-      const std::size_t position = t - batch.offsets[s];
+      const std::size_t position = position_of(c, batch.ids, batch.offsets[s], t, n_counted);
       const float* word = w.word_embeddings + static_cast<std::size_t>(batch.ids[t]) * n;
       const std::int32_t type = batch.type_ids.empty() ? 0 : batch.type_ids[t];
       const float* token_type = w.token_type_embeddings + static_cast<std::size_t>(type) * n;
       const float* pos = w.position_embeddings + position * n;
       float* row = x + t * n;
-      // BertEmbeddings adds (inputs_embeds + token_type_embeddings) first, then positions.
+      // BertEmbeddings (and XLMRobertaEmbeddings) add (inputs_embeds + token_type_embeddings)
+      // first, then positions.
       vector_map(row, n) = (const_vector_map(word, n) + const_vector_map(token_type, n)) + const_vector_map(pos, n);
       layer_norm_row(row, w.embeddings_norm, eps);
     }
@@ -177,8 +192,11 @@ void check_token_batch(const token_batch& batch, const bert_config& c) {
     auto longer_than = [&](const std::string& limit) {
       fail_in(s, sequence + " has " + std::to_string(length) + " tokens, more than " + limit);
     };
-    if (length > static_cast<std::size_t>(c.max_position_embeddings)) {
-      longer_than("max_position_embeddings (" + std::to_string(c.max_position_embeddings) + ")");
+    if (length > static_cast<std::size_t>(c.max_tokens())) {
+      longer_than(c.roberta_family() ? "the " + std::to_string(c.max_tokens()) + " positions from pad_token_id + 1 (" +
+                                           std::to_string(c.position_offset) + ") to max_position_embeddings (" +
+                                           std::to_string(c.max_position_embeddings) + ")"
+                                     : "max_position_embeddings (" + std::to_string(c.max_position_embeddings) + ")");
     }
     if (length > max_sequence_tokens) {
       longer_than("the " + std::to_string(max_sequence_tokens) +
@@ -220,29 +238,37 @@ void forward(const bert_config& c, const bert_weights& w, const token_batch& bat
 }
 
 void pool_sequences(const float* hidden, std::int64_t n, std::span<const std::size_t> offsets, pooling_mode mode,
-                    float* out) {
+                    std::size_t n_skipped, float* out) {
   for (std::size_t s = 0; s + 1 < offsets.size(); ++s) {
     const std::size_t first = offsets[s], length = offsets[s + 1] - first;
+    // The tokens pooled: [skip, length). sentence-transformers zeroes the attention mask of the
+    // first n_skipped positions; a sequence no longer than that pools an all-zero mask.
+    const std::size_t skip = std::min(n_skipped, length);
     float* o = out + s * n;
     const float* rows = hidden + first * n;
     switch (mode) {
       case pooling_mode::cls:
-        std::copy_n(rows, n, o);
+        // The first token the mask keeps (argmax of the mask: token 0 when it keeps none).
+        std::copy_n(rows + (skip < length ? skip : 0) * n, n, o);
         break;
       case pooling_mode::max:
-        std::copy_n(rows, n, o);
-        for (std::size_t i = 1; i < length; ++i) {
+        if (skip == length) {  // every token masked: sentence-transformers' -inf
+          std::fill_n(o, n, -std::numeric_limits<float>::infinity());
+          break;
+        }
+        std::copy_n(rows + skip * n, n, o);
+        for (std::size_t i = skip + 1; i < length; ++i) {
           for (std::int64_t j = 0; j < n; ++j) o[j] = std::max(o[j], rows[i * n + j]);
         }
         break;
       case pooling_mode::mean:
       case pooling_mode::mean_sqrt_len: {
-        // sentence-transformers: sum(h * mask) / sum(mask), or / sqrt(sum(mask)).
-        const double divisor = mode == pooling_mode::mean ? static_cast<double>(length)
-                                                          : std::sqrt(static_cast<double>(length));
+        // sentence-transformers: sum(h * mask) / max(sum(mask), 1e-9), or / sqrt of that.
+        const double count = std::max(static_cast<double>(length - skip), 1e-9);
+        const double divisor = mode == pooling_mode::mean ? count : std::sqrt(count);
         for (std::int64_t j = 0; j < n; ++j) {
           double sum = 0;
-          for (std::size_t i = 0; i < length; ++i) sum += rows[i * n + j];
+          for (std::size_t i = skip; i < length; ++i) sum += rows[i * n + j];
           o[j] = static_cast<float>(sum / divisor);
         }
         break;

@@ -3,7 +3,8 @@
 // A packed batch holds every sequence's tokens one after another (no padding): token t of the
 // batch is row t of every activation matrix. Dense layers (the linears, LayerNorm, GELU) run on
 // all rows at once; attention runs per sequence and head, as transformers' modeling_bert.py
-// (BertEmbeddings, BertSelfAttention, BertLayer).
+// (BertEmbeddings, BertSelfAttention, BertLayer). The RoBERTa family (modeling_xlm_roberta.py)
+// is the same encoder but for its position ids (embed_tokens in bert.cpp).
 //
 // Determinism: row t of every step depends only on row t of its inputs (or, for attention, on
 // the rows of t's own sequence), with an order of operations that does not depend on where the
@@ -40,7 +41,8 @@ struct token_batch {
 inline constexpr std::size_t max_sequence_tokens = 16384;
 
 // Throws errc::invalid_argument when the batch does not fit the model: ids or type ids out of
-// range, a sequence longer than max_position_embeddings (or max_sequence_tokens) or empty,
+// range, a sequence longer than the position table takes (config.max_tokens()) or than
+// max_sequence_tokens, or empty,
 // offsets that do not tile the ids. An error about sequence s has text_index() s ("text s: ..."),
 // and one about a token names its position in the sequence too.
 void check_token_batch(const token_batch& batch, const bert_config& config);
@@ -60,9 +62,11 @@ struct forward_scratch {
 void forward(const bert_config& config, const bert_weights& weights, const token_batch& batch,
              forward_scratch& scratch, thread_pool& pool);
 
-// out is (n_sequences, hidden): one pooled vector per sequence from hidden (n_tokens, hidden).
+// out is (n_sequences, hidden): one pooled vector per sequence from hidden (n_tokens, hidden),
+// leaving out the first n_skipped tokens of every sequence (a prompt, when the pooling
+// excludes it; 0 otherwise), as sentence-transformers' Pooling.
 void pool_sequences(const float* hidden, std::int64_t n_hidden, std::span<const std::size_t> offsets, pooling_mode mode,
-                    float* out);
+                    std::size_t n_skipped, float* out);
 
 // Each row of v (n_rows, n) becomes v / max(||v||_2, 1e-12), as torch.nn.functional.normalize.
 void normalize_rows(float* v, std::size_t n_rows, std::int64_t n);

@@ -111,6 +111,12 @@ class workspace_pool {
   std::vector<std::unique_ptr<workspace_state>> idle_;
 };
 
+// A prompt ready to use: its text and how many tokens sentence-transformers counts as its own.
+struct prompt_tokens {
+  std::string text;     // "": no prompt
+  std::size_t length;   // encoder::prompt_length()
+};
+
 // Everything load() reads; never modified afterwards, but for the pool of idle workspaces.
 struct encoder_model {
   model_folder folder;
@@ -120,6 +126,8 @@ struct encoder_model {
   pooling_mode pooling;
   bool normalize;
   std::size_t n_threads;
+  // The folder's prompts by name, "query" and "document" included, measured at load.
+  std::vector<std::pair<std::string, prompt_tokens>> prompts;
   mutable workspace_pool idle;
 };
 
@@ -134,8 +142,8 @@ constexpr std::size_t max_tokens_per_pass = 4096;
 // the model says so) and, when token_states is not null, token_states[t * hidden ...] token t's
 // last hidden state. Runs whole sequences per pass, up to max_tokens_per_pass tokens (a longer
 // sequence goes alone).
-void embed_batch(const encoder_model& m, const token_batch& batch, workspace_state& ws, float* pooled,
-                 float* token_states) {
+void embed_batch(const encoder_model& m, const token_batch& batch, std::size_t n_skipped, workspace_state& ws,
+                 float* pooled, float* token_states) {
   const bert_config& config = m.folder.config;
   check_token_batch(batch, config);
   const auto hidden = static_cast<std::size_t>(config.hidden_size);
@@ -153,7 +161,7 @@ void embed_batch(const encoder_model& m, const token_batch& batch, workspace_sta
                            ws.offsets};
 
     forward(config, m.weights, pass, ws.scratch, threads);  // scratch.x is (n_tokens, hidden)
-    pool_sequences(ws.scratch.x.data(), config.hidden_size, ws.offsets, m.pooling, pooled + s0 * hidden);
+    pool_sequences(ws.scratch.x.data(), config.hidden_size, ws.offsets, m.pooling, n_skipped, pooled + s0 * hidden);
     if (token_states) std::copy_n(ws.scratch.x.data(), (last - first) * hidden, token_states + first * hidden);
     s0 = s1;
   }
@@ -161,7 +169,7 @@ void embed_batch(const encoder_model& m, const token_batch& batch, workspace_sta
 }
 
 // embed_batch into a new embeddings.
-embeddings embed_batch(const encoder_model& m, const token_batch& batch, workspace_state& ws,
+embeddings embed_batch(const encoder_model& m, const token_batch& batch, std::size_t n_skipped, workspace_state& ws,
                        const encode_options& options) {
   const auto hidden = static_cast<std::size_t>(m.folder.config.hidden_size);
   embeddings out;
@@ -171,7 +179,7 @@ embeddings embed_batch(const encoder_model& m, const token_batch& batch, workspa
     out.token_states.resize(batch.n_tokens() * hidden);
     out.token_offsets.assign(batch.offsets.begin(), batch.offsets.end());
   }
-  embed_batch(m, batch, ws, out.values.data(), options.token_states ? out.token_states.data() : nullptr);
+  embed_batch(m, batch, n_skipped, ws, out.values.data(), options.token_states ? out.token_states.data() : nullptr);
   return out;
 }
 
@@ -191,24 +199,86 @@ class pooled_workspace {
 
 token_batch batch_of(const packed_batch& p) { return {p.ids, p.type_ids, p.offsets}; }
 
-// The texts, tokenized as one batch, through embed_batch.
+// The tokens sentence-transformers counts as the prompt's (Transformer._get_prompt_length): the
+// prompt tokenized alone, truncated like any text, less its last token when that is a special
+// token. Here: when it is the template's closing token, the last id the template puts around
+// an empty text ([SEP], </s>).
+std::size_t count_prompt_tokens(const minilm::tokenizer& tok, std::string_view prompt) {
+  if (prompt.empty()) return 0;
+  const std::vector<std::int32_t> ids = tok.encode(prompt).ids;
+  const std::vector<std::int32_t> template_ids = tok.encode("").ids;
+  std::size_t n = ids.size();
+  if (n != 0 && !template_ids.empty() && ids.back() == template_ids.back()) --n;
+  return n;
+}
+
+// The prompt the options select, as sentence-transformers' _resolve_prompt: the literal prompt,
+// else the named one, else the folder's default. Literal prompts are measured here; named ones
+// were measured at load.
+prompt_tokens choose_prompt(const encoder_model& m, const encode_options& options) {
+  if (options.prompt && options.prompt_name) {
+    throw error(errc::invalid_argument, "give a prompt or a prompt name, not both (prompt_name '" +
+                                            *options.prompt_name + "')");
+  }
+  if (options.prompt) {
+    try {
+      return {*options.prompt, count_prompt_tokens(m.tok, *options.prompt)};
+    } catch (const error& e) {
+      throw error(e.code(), "the prompt: " + std::string(e.what()).substr(8));  // without "minilm: "
+    }
+  }
+  const std::optional<std::string>& name = options.prompt_name ? options.prompt_name : m.folder.default_prompt_name;
+  if (!name) return {"", 0};
+  for (const auto& [known, p] : m.prompts) {
+    if (known == *name) return p;
+  }
+  std::string names;
+  for (const auto& [known, p] : m.prompts) names += (names.empty() ? "'" : ", '") + known + "'";
+  throw error(errc::invalid_argument, "no prompt named '" + *name + "' (the prompts are " + names + ")");
+}
+
+// The texts with the prompt before each, tokenized as one batch.
+packed_batch tokenize_texts(const encoder_model& m, std::span<const std::string_view> texts, std::string_view prompt) {
+  if (prompt.empty()) return m.tok.encode_batch(texts);
+  std::vector<std::string> prompted;
+  prompted.reserve(texts.size());
+  for (std::string_view text : texts) (prompted.emplace_back(prompt) += text);
+  const std::vector<std::string_view> views(prompted.begin(), prompted.end());
+  return m.tok.encode_batch(views);
+}
+
+// How many tokens of every sequence the pooling leaves out for this prompt.
+std::size_t skipped_by_pooling(const encoder_model& m, const prompt_tokens& prompt) {
+  return m.folder.pooling.include_prompt ? 0 : prompt.length;
+}
+
+// The texts, tokenized as one batch with the options' prompt, through embed_batch.
 embeddings embed_texts(const encoder_model& m, std::span<const std::string_view> texts, workspace_state& ws,
                        const encode_options& options) {
-  const packed_batch batch = m.tok.encode_batch(texts);
-  return embed_batch(m, batch_of(batch), ws, options);
+  const prompt_tokens prompt = choose_prompt(m, options);
+  const packed_batch batch = tokenize_texts(m, texts, prompt.text);
+  return embed_batch(m, batch_of(batch), skipped_by_pooling(m, prompt), ws, options);
 }
 
 // The same into out, which must hold texts.size() rows of hidden_size floats.
 void embed_texts(const encoder_model& m, std::span<const std::string_view> texts, workspace_state& ws,
-                 std::span<float> out) {
+                 std::span<float> out, const encode_options& options) {
   const auto dim = static_cast<std::size_t>(m.folder.config.hidden_size);
   if (out.size() != texts.size() * dim) {
     throw error(errc::invalid_argument, "the output has room for " + std::to_string(out.size()) + " floats; " +
                                             std::to_string(texts.size()) + " texts of dimension " +
                                             std::to_string(dim) + " need " + std::to_string(texts.size() * dim));
   }
-  const packed_batch batch = m.tok.encode_batch(texts);
-  embed_batch(m, batch_of(batch), ws, out.data(), nullptr);
+  const prompt_tokens prompt = choose_prompt(m, options);
+  const packed_batch batch = tokenize_texts(m, texts, prompt.text);
+  embed_batch(m, batch_of(batch), skipped_by_pooling(m, prompt), ws, out.data(), nullptr);
+}
+
+// encode_ids() takes ids as they are: options that ask for a prompt are a mistake.
+void check_no_prompt(const encode_options& options) {
+  if (options.prompt || options.prompt_name) {
+    throw error(errc::invalid_argument, "encode_ids takes token ids: a prompt applies to texts only");
+  }
 }
 
 }  // namespace
@@ -222,11 +292,16 @@ workspace& workspace::operator=(workspace&&) noexcept = default;
 encoder encoder::load(const std::filesystem::path& path, const encoder_options& options) {
   model_folder folder = read_model_folder(path);
   if (options.max_seq_length != 0) {
-    if (options.max_seq_length < 2 ||
-        options.max_seq_length > static_cast<std::size_t>(folder.config.max_position_embeddings)) {
-      throw error(errc::invalid_argument, "max_seq_length " + std::to_string(options.max_seq_length) +
-                                              " is outside [2, max_position_embeddings = " +
-                                              std::to_string(folder.config.max_position_embeddings) + "]");
+    if (options.max_seq_length < 2 || options.max_seq_length > static_cast<std::size_t>(folder.config.max_tokens())) {
+      throw error(errc::invalid_argument,
+                  "max_seq_length " + std::to_string(options.max_seq_length) + " is outside [2, " +
+                      std::to_string(folder.config.max_tokens()) + "], the tokens the position table takes (" +
+                      (folder.config.roberta_family() ? "max_position_embeddings " +
+                                                            std::to_string(folder.config.max_position_embeddings) +
+                                                            " less pad_token_id + 1 = " +
+                                                            std::to_string(folder.config.position_offset)
+                                                      : "max_position_embeddings") +
+                      ")");
     }
     folder.max_seq_length = static_cast<std::int64_t>(options.max_seq_length);
   }
@@ -242,10 +317,26 @@ encoder encoder::load(const std::filesystem::path& path, const encoder_options& 
                                           std::to_string(folder.config.vocab_size) + ") is smaller than the tokenizer's vocabulary (" +
                                           std::to_string(tok.vocab_size()) + " tokens)");
   }
+  // sentence-transformers knows "query" and "document" (as "") beside the folder's prompts.
+  std::vector<std::pair<std::string, detail::prompt_tokens>> prompts;
+  for (const char* name : {"query", "document"}) prompts.push_back({name, {"", 0}});
+  for (const prompt& p : folder.prompts) {
+    detail::prompt_tokens measured{p.text, 0};
+    try {
+      measured.length = detail::count_prompt_tokens(tok, p.text);
+    } catch (const error& e) {
+      throw error(e.code(), "'" + (folder.path / "config_sentence_transformers.json").string() + "': prompt '" +
+                                p.name + "': " + std::string(e.what()).substr(8));  // without "minilm: "
+    }
+    auto same = std::find_if(prompts.begin(), prompts.end(), [&](const auto& q) { return q.first == p.name; });
+    if (same != prompts.end()) same->second = std::move(measured);
+    else prompts.push_back({p.name, std::move(measured)});
+  }
   const pooling_mode pooling = options.pooling.value_or(folder.pooling.mode);
   const bool normalize = options.normalize.value_or(folder.normalize);
   return encoder(std::make_shared<const detail::encoder_model>(detail::encoder_model{
-      std::move(folder), std::move(file), std::move(weights), std::move(tok), pooling, normalize, n_threads, {}}));
+      std::move(folder), std::move(file), std::move(weights), std::move(tok), pooling, normalize, n_threads,
+      std::move(prompts), {}}));
 }
 
 embeddings encoder::encode(std::span<const std::string_view> texts, workspace& ws,
@@ -262,29 +353,45 @@ embeddings encoder::encode(const std::vector<std::string>& texts, const encode_o
   return encode(views, options);
 }
 
-void encoder::encode(std::span<const std::string_view> texts, std::span<float> out, workspace& ws) const {
-  detail::embed_texts(*model_, texts, *ws.state_, out);
+void encoder::encode(std::span<const std::string_view> texts, std::span<float> out, workspace& ws,
+                     const encode_options& options) const {
+  detail::embed_texts(*model_, texts, *ws.state_, out, options);
 }
 
-void encoder::encode(std::span<const std::string_view> texts, std::span<float> out) const {
-  detail::embed_texts(*model_, texts, *detail::pooled_workspace(*model_), out);
+void encoder::encode(std::span<const std::string_view> texts, std::span<float> out,
+                     const encode_options& options) const {
+  detail::embed_texts(*model_, texts, *detail::pooled_workspace(*model_), out, options);
 }
 
-std::vector<float> encoder::encode_one(std::string_view text) const {
-  const encoding e = model_->tok.encode(text);  // a single text: its errors name no index
+std::vector<float> encoder::encode_one(std::string_view text, const encode_options& options) const {
+  const detail::prompt_tokens prompt = detail::choose_prompt(*model_, options);
+  // A single text: its errors name no index.
+  const encoding e = prompt.text.empty() ? model_->tok.encode(text)
+                                         : model_->tok.encode(prompt.text + std::string(text));
   const std::size_t offsets[] = {0, e.ids.size()};
   std::vector<float> out(dimension());
-  detail::embed_batch(*model_, {e.ids, e.type_ids, offsets}, *detail::pooled_workspace(*model_), out.data(), nullptr);
+  detail::embed_batch(*model_, {e.ids, e.type_ids, offsets}, detail::skipped_by_pooling(*model_, prompt),
+                      *detail::pooled_workspace(*model_), out.data(), nullptr);
   return out;
 }
 
 embeddings encoder::encode_ids(std::span<const std::int32_t> ids, std::span<const std::size_t> offsets,
                                const encode_options& options) const {
-  return detail::embed_batch(*model_, {ids, {}, offsets}, *detail::pooled_workspace(*model_), options);
+  detail::check_no_prompt(options);
+  return detail::embed_batch(*model_, {ids, {}, offsets}, 0, *detail::pooled_workspace(*model_), options);
 }
 
 embeddings encoder::encode_ids(const packed_batch& batch, workspace& ws, const encode_options& options) const {
-  return detail::embed_batch(*model_, detail::batch_of(batch), *ws.state_, options);
+  detail::check_no_prompt(options);
+  return detail::embed_batch(*model_, detail::batch_of(batch), 0, *ws.state_, options);
+}
+
+packed_batch encoder::tokenize(std::span<const std::string_view> texts, const encode_options& options) const {
+  return detail::tokenize_texts(*model_, texts, detail::choose_prompt(*model_, options).text);
+}
+
+std::size_t encoder::prompt_length(const encode_options& options) const {
+  return detail::choose_prompt(*model_, options).length;
 }
 
 std::size_t encoder::dimension() const noexcept { return static_cast<std::size_t>(model_->folder.config.hidden_size); }

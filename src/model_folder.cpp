@@ -1,5 +1,6 @@
 #include "minilm/model_folder.hpp"
 
+#include <algorithm>
 #include <optional>
 #include <system_error>
 
@@ -78,6 +79,8 @@ pooling_config read_pooling_config(const fs::path& file) {
     if (!m->supported) field.fail(errc::unsupported, "pooling mode '" + std::string(m->name) + "' is not supported");
     pooling.mode = m->mode;
   }
+  // Both layouts may carry it; sentence-transformers defaults to true.
+  pooling.include_prompt = root.bool_or("include_prompt", true);
   return pooling;
 }
 
@@ -100,18 +103,62 @@ bool is_module(std::string_view type, std::string_view name) {
 }
 
 // max_seq_length when sentence_bert_config.json does not give one, as sentence-transformers
-// takes it: the tokenizer's model_max_length (tokenizer_config.json) capped at the positions the
-// model has (BERT's count from 0: max_position_embeddings of them). A model_max_length that is
-// absent, or transformers' "no limit" (1e30), leaves the cap.
+// takes it (base/modules/transformer.py): the tokenizer's model_max_length (tokenizer_config.json)
+// capped at max_position_embeddings. A model_max_length that is absent, or transformers' "no
+// limit" (1e30), leaves the cap. Then, beyond sentence-transformers, capped at the tokens the
+// position table takes: a RoBERTa-family model with 514 positions and no model_max_length gets
+// 512, where sentence-transformers would say 514 and fail on texts longer than 512 tokens.
 std::int64_t default_max_seq_length(const bert_config& config, const fs::path& tokenizer_config) {
-  const std::int64_t positions = config.max_position_embeddings;
-  if (tokenizer_config.empty()) return positions;
-  auto doc = detail::json_document::parse_file(tokenizer_config);
-  auto v = doc.root().find("model_max_length");
-  if (!v || v->is_null()) return positions;
-  const double limit = v->as_double();  // may be far beyond int64
-  if (!(limit >= 2)) v->fail(errc::invalid_config, "model_max_length " + std::to_string(limit) + " is below 2");
-  return limit < static_cast<double>(positions) ? static_cast<std::int64_t>(limit) : positions;
+  std::int64_t length = config.max_position_embeddings;
+  if (!tokenizer_config.empty()) {
+    auto doc = detail::json_document::parse_file(tokenizer_config);
+    auto v = doc.root().find("model_max_length");
+    if (v && !v->is_null()) {
+      const double limit = v->as_double();  // may be far beyond int64
+      if (!(limit >= 2)) v->fail(errc::invalid_config, "model_max_length " + std::to_string(limit) + " is below 2");
+      if (limit < static_cast<double>(length)) length = static_cast<std::int64_t>(limit);
+    }
+  }
+  return std::min(length, config.max_tokens());
+}
+
+// The RoBERTa family: BERT's encoder with positions counted from pad_token_id + 1, and
+// transformers' base_model_prefix "roberta" for its tensors.
+bool is_roberta_family(std::string_view model_type) {
+  return model_type == "xlm-roberta" || model_type == "roberta" || model_type == "camembert";
+}
+
+// What bounds the tokens of a sequence, for messages: "max_position_embeddings is 512", or
+// "positions 2 to 513 of the 514 (model_type 'xlm-roberta', pad_token_id 1)".
+std::string positions_note(const bert_config& c) {
+  if (c.position_offset == 0) return "max_position_embeddings in config.json is " + std::to_string(c.max_position_embeddings);
+  return "config.json gives positions " + std::to_string(c.position_offset) + " to " +
+         std::to_string(c.max_position_embeddings - 1) + " of the " + std::to_string(c.max_position_embeddings) +
+         " (model_type '" + c.model_type + "', pad_token_id " + std::to_string(c.pad_token_id) + ")";
+}
+
+// config_sentence_transformers.json: "prompts" (name -> text) and "default_prompt_name".
+void read_prompts(const fs::path& file, model_folder& m) {
+  auto doc = detail::json_document::parse_file(file);
+  const auto root = doc.root();
+  if (auto prompts = root.find("prompts"); prompts && !prompts->is_null()) {
+    for (const auto& [name, text] : prompts->members()) {
+      m.prompts.push_back({std::string(name), text.is_null() ? std::string() : std::string(text.as_string())});
+    }
+  }
+  if (auto name = root.find("default_prompt_name"); name && !name->is_null()) {
+    const std::string wanted(name->as_string());
+    const bool known = wanted == "query" || wanted == "document" ||
+                       std::any_of(m.prompts.begin(), m.prompts.end(), [&](const prompt& p) { return p.name == wanted; });
+    if (!known) {
+      std::string names = "'query', 'document'";
+      for (const prompt& p : m.prompts) {
+        if (p.name != "query" && p.name != "document") names += ", '" + p.name + "'";
+      }
+      name->fail("default prompt '" + wanted + "' is not one of the prompts (" + names + ")");
+    }
+    m.default_prompt_name = wanted;
+  }
 }
 
 }  // namespace
@@ -131,6 +178,11 @@ bert_config read_bert_config(const fs::path& config_json) {
   const auto root = doc.root();
   bert_config c;
   c.model_type = root.string_or("model_type", "bert");
+  if (c.model_type != "bert" && !is_roberta_family(c.model_type)) {
+    root.at("model_type").fail(errc::unsupported, "model_type '" + c.model_type +
+                                                      "' is not supported (bert, xlm-roberta, roberta, camembert)");
+  }
+  const bool roberta = is_roberta_family(c.model_type);
   c.vocab_size = root.at("vocab_size").as_int(1, max_vocab);
   c.hidden_size = root.at("hidden_size").as_int(1, max_dim);
   c.n_layers = root.at("num_hidden_layers").as_int(1, max_layers);
@@ -139,18 +191,30 @@ bert_config read_bert_config(const fs::path& config_json) {
   // At least 2: every sequence holds [CLS] and [SEP].
   c.max_position_embeddings = root.int_or("max_position_embeddings", 512, 2, max_positions);
   c.type_vocab_size = root.int_or("type_vocab_size", 2, 1, max_vocab);
-  c.pad_token_id = root.int_or("pad_token_id", 0, 0, c.vocab_size - 1);
+  // BERT never reads it; the RoBERTa family numbers positions from it, so it must be given
+  // (transformers' default is 1) and not null.
+  if (roberta) {
+    if (auto pad = root.find("pad_token_id"); pad && pad->is_null()) {
+      pad->fail("model_type '" + c.model_type + "' numbers positions from pad_token_id + 1: it cannot be null");
+    }
+  }
+  c.pad_token_id = root.int_or("pad_token_id", roberta ? 1 : 0, 0, c.vocab_size - 1);
   c.layer_norm_eps = root.double_or("layer_norm_eps", 1e-12);
   c.hidden_act = root.string_or("hidden_act", "gelu");
   c.position_embedding_type = root.string_or("position_embedding_type", "absolute");
+  c.position_offset = roberta ? c.pad_token_id + 1 : 0;
 
   if (c.hidden_size % c.n_heads != 0) {
     root.at("num_attention_heads").fail("num_attention_heads (" + std::to_string(c.n_heads) +
                                         ") does not divide hidden_size (" + std::to_string(c.hidden_size) + ")");
   }
   if (!(c.layer_norm_eps > 0 && c.layer_norm_eps < 1)) root.at("layer_norm_eps").fail("must be in (0, 1)");
-  if (c.model_type != "bert") {
-    root.at("model_type").fail(errc::unsupported, "model_type '" + c.model_type + "' is not supported (only 'bert')");
+  if (c.max_tokens() < 2) {
+    const auto field = root.find("pad_token_id") ? root.at("pad_token_id") : root.at("max_position_embeddings");
+    field.fail("model_type '" + c.model_type + "' numbers positions from pad_token_id + 1 = " +
+               std::to_string(c.position_offset) + ", which leaves " + std::to_string(c.max_tokens()) +
+               " of the max_position_embeddings (" + std::to_string(c.max_position_embeddings) +
+               ") positions; a sequence needs at least 2");
   }
   if (c.hidden_act != "gelu") {
     root.at("hidden_act").fail(errc::unsupported, "hidden_act '" + c.hidden_act + "' is not supported (only 'gelu')");
@@ -234,11 +298,19 @@ model_folder read_model_folder(const fs::path& path) {
   if (is_file(sbert)) {
     auto doc = detail::json_document::parse_file(sbert);
     if (auto v = doc.root().find("max_seq_length"); v && !v->is_null()) {
-      max_seq_length = v->as_int(2, m.config.max_position_embeddings);
+      max_seq_length = v->as_int();
+      if (*max_seq_length < 2 || *max_seq_length > m.config.max_tokens()) {
+        v->fail("value " + std::to_string(*max_seq_length) + " is outside the allowed range [2, " +
+                std::to_string(m.config.max_tokens()) + "]: " + positions_note(m.config));
+      }
     }
     m.do_lower_case = doc.root().bool_or("do_lower_case", false);
   }
   m.max_seq_length = max_seq_length ? *max_seq_length : default_max_seq_length(m.config, m.tokenizer_config_json);
+
+  if (const fs::path st_config = path / "config_sentence_transformers.json"; is_file(st_config)) {
+    read_prompts(st_config, m);
+  }
   return m;
 }
 

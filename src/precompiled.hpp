@@ -10,6 +10,7 @@
 // when no key prefixes it, each character is looked up alone and kept when absent.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -20,10 +21,13 @@
 MINILM_BEGIN_NAMESPACE
 namespace detail {
 
-// Standard base64 (RFC 4648, with '=' padding). Throws errc::invalid_tokenizer
-// "<where>: invalid base64 at character N" for a bad character, bad padding or a bad length.
+// Standard base64 (RFC 4648 alphabet), '=' padding optional as in tokenizers. Throws
+// errc::invalid_tokenizer "<where>: invalid base64 at character N (...)" for a character
+// outside the alphabet, misplaced or excess padding, a length no encoding has, or nonzero
+// bits after the last byte.
 std::string decode_base64(std::string_view text, const std::string& where);
 
+// Immutable once parsed: one instance may serve any number of threads.
 class precompiled_charsmap {
  public:
   precompiled_charsmap() = default;
@@ -40,12 +44,18 @@ class precompiled_charsmap {
   void normalize(std::string_view text, std::string& out) const;
 
   // The replacement for the shortest key that prefixes `s`, or nullptr when none does;
-  // *n_bytes is then set to the replacement's length.
+  // *n_bytes is then set to the replacement's length. The search stops at a NUL byte of `s`.
   const char* transform(std::string_view s, std::size_t* n_bytes) const noexcept;
 
  private:
+  void check_trie(const std::string& where) const;
+  void append_cluster(std::string_view cluster, std::string& out) const;
+
   std::vector<std::uint32_t> units_;  // the double-array trie
   std::string normalized_;            // NUL-separated replacement strings
+  // plain_[b]: byte b, alone in its cluster, is kept as it is (an ASCII character that is
+  // not a key; never CR, whose cluster may be CR LF). Lets ASCII runs be copied wholesale.
+  std::array<bool, 256> plain_{};
 };
 
 }  // namespace detail

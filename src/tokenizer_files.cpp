@@ -1,5 +1,6 @@
 // src/tokenizer_files.cpp: tokenizer::load(): tokenizer.json, or vocab.txt + tokenizer_config.json,
-// into a detail::tokenizer_model.
+// into a detail::tokenizer_model. A Unigram tokenizer.json and sentencepiece.bpe.model go on to
+// src/unigram_files.cpp.
 //
 // Every setting is checked here, once: what minilm does not implement is errc::unsupported
 // naming the file and field, so that the hot path (src/wordpiece.cpp) can trust the model.
@@ -16,46 +17,10 @@
 #include "mapped_file.hpp"
 #include "tokenizer_model.hpp"
 #include "unicode.hpp"
+#include "unigram.hpp"
 
 MINILM_BEGIN_NAMESPACE
 namespace detail {
-namespace {
-
-namespace fs = std::filesystem;
-namespace uc = detail::unicode;
-
-constexpr std::int64_t max_vocab = 1 << 24;
-// A vocab.txt larger than this cannot be valid: the vocabulary holds at most 2^23 bytes of
-// tokens (build_vocab) and 2^24 lines.
-constexpr std::uintmax_t max_vocab_txt_bytes = (std::uintmax_t{1} << 23) + (std::uintmax_t{1} << 24);
-
-void build_vocab(tokenizer_model& m, const std::vector<std::pair<std::string, std::int32_t>>& entries,
-                 const std::string& prefix, const std::string& source) {
-  if (!m.vocab.build(entries)) {
-    throw error(errc::invalid_tokenizer, source + ": the vocabulary is too large (more than 2^23 bytes)");
-  }
-  std::vector<std::pair<std::string_view, std::int32_t>> whole, rest;
-  for (const auto& [token, id] : entries) {
-    if (!m.by_text.emplace(token, id).second) continue;
-    whole.emplace_back(token, id);
-    if (token.size() > prefix.size() && token.compare(0, prefix.size(), prefix) == 0) {
-      rest.emplace_back(std::string_view(token).substr(prefix.size()), id);
-    }
-  }
-  m.words.build(whole);
-  m.continuations.build(rest);
-  // A continuation piece is looked up as prefix + piece (tokenizers' WordPiece), i.e. in
-  // the subtree under the prefix. Without any such entry only whole words can match.
-  m.continuation_root = m.vocab.walk(prefix);
-}
-
-// The text of a special token in tokenizer_config.json: a string or an AddedToken object.
-std::optional<std::string> config_token(const json_value& root, std::string_view key) {
-  auto v = root.find(key);
-  if (!v || v->is_null()) return std::nullopt;
-  if (v->is_string()) return std::string(v->as_string());
-  return std::string(v->at("content").as_string());
-}
 
 void check_keys(const json_value& obj, std::initializer_list<std::string_view> known) {
   for (const auto& [key, value] : obj.members()) {
@@ -65,24 +30,8 @@ void check_keys(const json_value& obj, std::initializer_list<std::string_view> k
   }
 }
 
-void read_normalizer(tokenizer_model&, const json_value& n) {
-  if (n.is_null()) n.fail(errc::unsupported, "a tokenizer without BertNormalizer is not supported");
-  const auto type = n.at("type").as_string();
-  if (type != "BertNormalizer") n.at("type").fail(errc::unsupported, "normalizer '" + std::string(type) + "' is not supported");
-  check_keys(n, {"type", "clean_text", "handle_chinese_chars", "strip_accents", "lowercase"});
-  // The generated tables implement exactly the uncased BERT normalizer.
-  const bool lowercase = n.bool_or("lowercase", true);
-  if (!lowercase) n.at("lowercase").fail(errc::unsupported, "only lowercase: true (uncased BERT) is supported");
-  if (!n.bool_or("clean_text", true)) n.at("clean_text").fail(errc::unsupported, "only clean_text: true is supported");
-  if (!n.bool_or("handle_chinese_chars", true)) {
-    n.at("handle_chinese_chars").fail(errc::unsupported, "only handle_chinese_chars: true is supported");
-  }
-  if (auto s = n.find("strip_accents"); s && !s->is_null() && !s->as_bool()) {
-    s->fail(errc::unsupported, "only strip_accents: null or true is supported");
-  }
-}
-
 void read_template(tokenizer_model& m, const json_value& pp) {
+  constexpr std::int64_t max_vocab = 1 << 24;
   const auto type = pp.at("type").as_string();
   if (type == "BertProcessing") {
     check_keys(pp, {"type", "sep", "cls"});
@@ -134,6 +83,61 @@ void read_template(tokenizer_model& m, const json_value& pp) {
   if (!seen_sequence) pp.at("single").fail(errc::invalid_tokenizer, "the template has no $A sequence");
 }
 
+namespace {
+
+namespace fs = std::filesystem;
+namespace uc = detail::unicode;
+
+constexpr std::int64_t max_vocab = 1 << 24;
+// A vocab.txt larger than this cannot be valid: the vocabulary holds at most 2^23 bytes of
+// tokens (build_vocab) and 2^24 lines.
+constexpr std::uintmax_t max_vocab_txt_bytes = (std::uintmax_t{1} << 23) + (std::uintmax_t{1} << 24);
+
+void build_vocab(tokenizer_model& m, const std::vector<std::pair<std::string, std::int32_t>>& entries,
+                 const std::string& prefix, const std::string& source) {
+  if (!m.vocab.build(entries)) {
+    throw error(errc::invalid_tokenizer, source + ": the vocabulary is too large (more than 2^23 bytes)");
+  }
+  std::vector<std::pair<std::string_view, std::int32_t>> whole, rest;
+  for (const auto& [token, id] : entries) {
+    if (!m.by_text.emplace(token, id).second) continue;
+    whole.emplace_back(token, id);
+    if (token.size() > prefix.size() && token.compare(0, prefix.size(), prefix) == 0) {
+      rest.emplace_back(std::string_view(token).substr(prefix.size()), id);
+    }
+  }
+  m.words.build(whole);
+  m.continuations.build(rest);
+  // A continuation piece is looked up as prefix + piece (tokenizers' WordPiece), i.e. in
+  // the subtree under the prefix. Without any such entry only whole words can match.
+  m.continuation_root = m.vocab.walk(prefix);
+}
+
+// The text of a special token in tokenizer_config.json: a string or an AddedToken object.
+std::optional<std::string> config_token(const json_value& root, std::string_view key) {
+  auto v = root.find(key);
+  if (!v || v->is_null()) return std::nullopt;
+  if (v->is_string()) return std::string(v->as_string());
+  return std::string(v->at("content").as_string());
+}
+
+void read_normalizer(tokenizer_model&, const json_value& n) {
+  if (n.is_null()) n.fail(errc::unsupported, "a tokenizer without BertNormalizer is not supported");
+  const auto type = n.at("type").as_string();
+  if (type != "BertNormalizer") n.at("type").fail(errc::unsupported, "normalizer '" + std::string(type) + "' is not supported");
+  check_keys(n, {"type", "clean_text", "handle_chinese_chars", "strip_accents", "lowercase"});
+  // The generated tables implement exactly the uncased BERT normalizer.
+  const bool lowercase = n.bool_or("lowercase", true);
+  if (!lowercase) n.at("lowercase").fail(errc::unsupported, "only lowercase: true (uncased BERT) is supported");
+  if (!n.bool_or("clean_text", true)) n.at("clean_text").fail(errc::unsupported, "only clean_text: true is supported");
+  if (!n.bool_or("handle_chinese_chars", true)) {
+    n.at("handle_chinese_chars").fail(errc::unsupported, "only handle_chinese_chars: true is supported");
+  }
+  if (auto s = n.find("strip_accents"); s && !s->is_null() && !s->as_bool()) {
+    s->fail(errc::unsupported, "only strip_accents: null or true is supported");
+  }
+}
+
 void read_added_tokens(tokenizer_model& m, const json_value& list) {
   for (const auto& t : list.items()) {
     check_keys(t, {"id", "content", "single_word", "lstrip", "rstrip", "normalized", "special"});
@@ -148,13 +152,17 @@ void read_added_tokens(tokenizer_model& m, const json_value& list) {
   }
 }
 
-void load_tokenizer_json(tokenizer_model& m, const fs::path& file) {
+void load_tokenizer_json(tokenizer_model& m, const fs::path& file, const model_folder& folder) {
   // Complaints about the contents are errc::invalid_tokenizer unless said otherwise.
   const std::string bytes = read_file(file, 256u << 20);
   auto doc = json_document::parse(bytes, "'" + file.string() + "'", errc::invalid_tokenizer);
   const auto root = doc.root();
   check_keys(root, {"version", "truncation", "padding", "added_tokens", "normalizer", "pre_tokenizer", "model",
                     "post_processor", "decoder"});
+  if (root.at("model").at("type").as_string() == "Unigram") {
+    load_unigram_json(m, root, "'" + file.string() + "'", folder);
+    return;
+  }
   // truncation: sentence-transformers replaces it with max_seq_length; padding: only its
   // pad id is used (encode_batch_padded pads to the longest text like sentence-transformers);
   // decoder: minilm does not decode.
@@ -284,6 +292,7 @@ void load_vocab_txt(tokenizer_model& m, const fs::path& vocab_file, const fs::pa
 }  // namespace
 
 void tokenizer_model::finish() {
+  if (unigram) return;  // src/unigram_files.cpp has set up its tables
   for (unsigned c = 0; c < 128; ++c) {
     std::uint8_t cls = ascii_word;
     const uc::record& r = uc::lookup(c);
@@ -307,11 +316,18 @@ tokenizer tokenizer::load(const model_folder& folder, const tokenizer_options& o
   m->on_invalid = options.on_invalid_utf8;
   m->lowercase_first = folder.do_lower_case;
   if (!folder.tokenizer_json.empty()) {
-    detail::load_tokenizer_json(*m, folder.tokenizer_json);
+    detail::load_tokenizer_json(*m, folder.tokenizer_json, folder);
   } else if (!folder.vocab_txt.empty()) {
     detail::load_vocab_txt(*m, folder.vocab_txt, folder.tokenizer_config_json);
+  } else if (!folder.sentencepiece_model.empty()) {
+    detail::load_sentencepiece_folder(*m, folder);
   } else {
-    throw error(errc::invalid_tokenizer, folder.path.string() + ": the folder has neither tokenizer.json nor vocab.txt");
+    throw error(errc::invalid_tokenizer,
+                folder.path.string() + ": the folder has neither tokenizer.json, vocab.txt nor sentencepiece.bpe.model");
+  }
+  if (m->unigram && folder.do_lower_case) {
+    throw error(errc::unsupported, (folder.path / "sentence_bert_config.json").string() +
+                                       ": field 'do_lower_case': lowercasing before a Unigram tokenizer is not supported");
   }
   std::size_t max_length = options.max_length;
   if (max_length == 0 && folder.max_seq_length > 0) max_length = static_cast<std::size_t>(folder.max_seq_length);

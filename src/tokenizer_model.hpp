@@ -1,13 +1,15 @@
 // src/tokenizer_model.hpp: the loaded tokenizer: vocabulary tables, added tokens and settings.
 //
 // Internal to the library. src/tokenizer_files.cpp fills a tokenizer_model from tokenizer.json
-// or vocab.txt and validates it; src/wordpiece.cpp runs the hot path over it. After load()
-// it is immutable and shared between threads.
+// or vocab.txt and validates it; src/wordpiece.cpp runs the hot path over it. A Unigram
+// tokenizer (src/unigram.hpp) hangs off it instead, with its own loader and hot path. After
+// load() it is immutable and shared between threads.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -174,7 +176,13 @@ struct added_token {
   std::int32_t id;
 };
 
+struct unigram_model;  // src/unigram.hpp
+
 struct tokenizer_model {
+  // A SentencePiece Unigram tokenizer (XLM-R) when set; the WordPiece tables below are then
+  // empty, and the fields from unk_id on (but for added and the ASCII tables) still hold.
+  std::shared_ptr<const unigram_model> unigram;
+
   // WordPiece
   vocab_trie vocab;
   std::uint32_t continuation_root = vocab_trie::none;  // the node of the prefix ("##")

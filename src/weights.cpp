@@ -5,8 +5,21 @@ namespace {
 
 class binder {
  public:
-  binder(const safetensors_file& file, bert_weights& out) : file_(file), out_(out) {
-    out_.prefix = file.find("bert.embeddings.word_embeddings.weight") != nullptr ? "bert." : "";
+  // Tensor names carry no prefix (BertModel, XLMRobertaModel saved alone) or the model's
+  // base_model_prefix (saved from a model with a head): "bert." for BERT, "roberta." for the
+  // RoBERTa family (XLMRobertaModel, RobertaModel, CamembertModel). A file holding the other
+  // family's names does not fit config.json's model_type: transformers would not load it.
+  binder(const safetensors_file& file, bert_weights& out, const bert_config& config) : file_(file), out_(out) {
+    const bool roberta = config.roberta_family();
+    const std::string own = roberta ? "roberta." : "bert.", other = roberta ? "bert." : "roberta.";
+    const std::string probe = "embeddings.word_embeddings.weight";
+    out_.prefix = file.find(own + probe) != nullptr ? own : "";
+    if (out_.prefix.empty() && file.find(probe) == nullptr && file.find(other + probe) != nullptr) {
+      const std::string family = roberta ? "BERT" : "RoBERTa-family";
+      throw error(errc::invalid_tensor, file_.source() + ": holds tensor '" + other + probe + "', named for a " + family +
+                                            " model, but config.json says model_type '" + config.model_type +
+                                            "' (whose tensors are named '" + probe + "' or '" + own + probe + "')");
+    }
   }
 
   // A float pointer to the tensor `name` (without prefix), checked against `shape`.
@@ -58,7 +71,7 @@ class binder {
 
 bert_weights bind_bert_weights(const safetensors_file& file, const bert_config& c) {
   bert_weights w;
-  binder b(file, w);
+  binder b(file, w, c);
   const std::int64_t h = c.hidden_size;
   w.word_embeddings = b.get("embeddings.word_embeddings.weight", {c.vocab_size, h});
   w.position_embeddings = b.get("embeddings.position_embeddings.weight", {c.max_position_embeddings, h});

@@ -18,6 +18,7 @@
 
 #include "tokenizer_model.hpp"
 #include "unicode.hpp"
+#include "unigram.hpp"
 
 MINILM_BEGIN_NAMESPACE
 namespace detail {
@@ -161,6 +162,10 @@ std::string_view tokenizer_model::strip(std::string_view text, std::size_t& offs
 // str.strip(), then the text cut at the added tokens written in it: each token is its own id,
 // the segments between them go through the rest of the pipeline.
 void tokenizer_model::tokenize(std::string_view text, std::vector<std::int32_t>& pieces, std::string& word) const {
+  if (unigram) {
+    unigram->tokenize(text, pieces);  // src/unigram.cpp
+    return;
+  }
   std::size_t offset = 0;
   text = strip(text, offset);
   const auto* b = reinterpret_cast<const unsigned char*>(text.data());
@@ -393,6 +398,7 @@ std::size_t tokenizer::max_length() const noexcept { return model_->max_length; 
 std::int32_t tokenizer::pad_id() const noexcept { return model_->pad_id; }
 std::size_t tokenizer::vocab_size() const noexcept { return model_->vocab_size; }
 std::int32_t tokenizer::token_to_id(std::string_view token) const noexcept {
+  if (model_->unigram) return model_->unigram->token_to_id(token);
   auto it = model_->by_text.find(std::string(token));
   return it == model_->by_text.end() ? -1 : it->second;
 }

@@ -273,6 +273,31 @@ TEST_CASE("config.json with sizes that are zero, negative, huge or inconsistent"
   });
 }
 
+TEST_CASE("RoBERTa-family configs whose pad_token_id or model_type do not fit the weights") {
+  // The tiny folder has 10 position rows and max_seq_length 10 in sentence_bert_config.json.
+  const std::string xlmr = "\"model_type\":\"xlm-roberta\"";
+  auto xlmr_with = [&](const std::string& pad) {
+    std::string s = config_with("\"model_type\":\"bert\"", xlmr);
+    const auto at = s.find("\"pad_token_id\":0");
+    return s.replace(at, 16, pad);
+  };
+  std::string twelve_positions = xlmr_with("\"pad_token_id\":1");
+  twelve_positions.replace(twelve_positions.find("\"max_position_embeddings\":10"), 28, "\"max_position_embeddings\":12");
+  check_folder_cases({
+      {"a model_type minilm does not run", "config.json", config_with("\"model_type\":\"bert\"", "\"model_type\":\"distilbert\""), errc::unsupported, {"field 'model_type'", "'distilbert' is not supported (bert, xlm-roberta, roberta, camembert)"}},
+      {"a model_type that is not a string", "config.json", config_with("\"model_type\":\"bert\"", "\"model_type\":7"), errc::invalid_config, {"field 'model_type'", "expected a string"}},
+      {"pad_token_id past the positions", "config.json", xlmr_with("\"pad_token_id\":9"), errc::invalid_config, {"field 'pad_token_id'", "pad_token_id + 1 = 10", "leaves 0 of the max_position_embeddings (10) positions"}},
+      {"pad_token_id leaving one position", "config.json", xlmr_with("\"pad_token_id\":8"), errc::invalid_config, {"field 'pad_token_id'", "leaves 1 of"}},
+      {"pad_token_id outside the vocabulary", "config.json", xlmr_with("\"pad_token_id\":16"), errc::invalid_config, {"field 'pad_token_id'", "value 16 is outside the allowed range [0, 15]"}},
+      {"pad_token_id negative", "config.json", xlmr_with("\"pad_token_id\":-1"), errc::invalid_config, {"field 'pad_token_id'"}},
+      {"pad_token_id null", "config.json", xlmr_with("\"pad_token_id\":null"), errc::invalid_config, {"field 'pad_token_id'", "cannot be null"}},
+      // Positions from pad_token_id + 1 = 1 leave 9 of the 10 rows: the folder's max_seq_length 10 no longer fits.
+      {"max_seq_length that the offset pushes past the table", "config.json", xlmr_with("\"pad_token_id\":0"), errc::invalid_config, {"field 'max_seq_length'", "value 10 is outside the allowed range [2, 9]", "positions 1 to 9 of the 10"}, "sentence_bert_config.json"},
+      // 12 positions from 2 hold the 10 tokens, but the file has only 10 rows.
+      {"a position table without the offset's rows", "config.json", twelve_positions, errc::invalid_tensor, {"'embeddings.position_embeddings.weight' (F32 [10, 8]) should have shape [12, 8]"}, "model.safetensors"},
+  });
+}
+
 TEST_CASE("a config.json far larger than any config is refused before it is read") {
   test_support::temp_dir dir;
   test_support::write_tiny_bert_folder(dir.path());

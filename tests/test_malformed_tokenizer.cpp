@@ -104,7 +104,7 @@ TEST_CASE("a vocab.txt larger than any vocabulary is refused before it is read")
 TEST_CASE("tokenizer.json of an unsupported model type, or broken") {
   check_cases({
       {"BPE", "tokenizer.json", tokenizer_json_with(R"("model":{"type":"WordPiece")", R"("model":{"type":"BPE")"), errc::unsupported, {"field 'model.type'", "model 'BPE' is not supported"}},
-      {"Unigram", "tokenizer.json", tokenizer_json_with(R"("model":{"type":"WordPiece")", R"("model":{"type":"Unigram")"), errc::unsupported, {"model 'Unigram' is not supported"}},
+      {"Unigram with WordPiece's settings", "tokenizer.json", tokenizer_json_with(R"("model":{"type":"WordPiece")", R"("model":{"type":"Unigram")"), errc::unsupported, {"field 'model.unk_token'", "unknown setting"}},
       {"not JSON", "tokenizer.json", "{\"model\":", errc::invalid_tokenizer, {"not valid JSON"}},
       {"an array", "tokenizer.json", "[]", errc::invalid_tokenizer, {"expected an object"}},
       {"an empty vocabulary", "tokenizer.json", tokenizer_json_with(R"("[PAD]":0,"[UNK]":1,"[CLS]":2,"[SEP]":3,"[MASK]":4,"hello":5,"world":6,",":7,"!":8)", ""), errc::invalid_tokenizer, {"field 'model.vocab'", "between 1 and 2^24 entries"}},

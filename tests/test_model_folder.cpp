@@ -221,7 +221,7 @@ TEST_CASE("config.json values minilm cannot use are rejected with the field's na
       {replace("\"vocab_size\":16", "\"vocab_size\":1e400"), errc::invalid_json, {"config.json"}},
       {replace("\"hidden_act\":\"gelu\"", "\"hidden_act\":\"relu\""), errc::unsupported, {"hidden_act 'relu'"}},
       {replace("\"position_embedding_type\":\"absolute\"", "\"position_embedding_type\":\"relative_key\""), errc::unsupported, {"relative_key"}},
-      {replace("\"model_type\":\"bert\"", "\"model_type\":\"xlm-roberta\""), errc::unsupported, {"model_type 'xlm-roberta'"}},
+      {replace("\"model_type\":\"bert\"", "\"model_type\":\"gpt2\""), errc::unsupported, {"field 'model_type'", "model_type 'gpt2' is not supported"}},
   };
   for (const auto& c : cases) {
     CAPTURE(c.json);
@@ -307,4 +307,138 @@ TEST_CASE("without max_seq_length in sentence_bert_config.json: model_max_length
   write_file(dir / "tokenizer_config.json", R"({"model_max_length":6})");
   write_file(dir / "sentence_bert_config.json", R"({"max_seq_length":9})");
   CHECK(max_seq_length() == 9);
+}
+
+TEST_CASE("RoBERTa-family configs: positions from pad_token_id + 1, one token type, roberta. tensor names") {
+  // An XLM-RoBERTa config as transformers writes it: the same encoder as BERT, positions counted
+  // from pad_token_id + 1, so 10 rows hold 8 tokens with pad_token_id 1.
+  test_support::temp_dir dir;
+  tiny_bert m;
+  m.types = 1;
+  test_support::write_tiny_bert_folder(dir.path(), m);
+  auto xlmr_config = [&](const std::string& pad) {
+    std::string c = test_support::tiny_bert_config_json(m);
+    c.replace(c.find("\"model_type\":\"bert\""), 19, "\"model_type\":\"xlm-roberta\"");
+    c.replace(c.find("\"pad_token_id\":0"), 16, pad);
+    return c;
+  };
+  write_file(dir / "config.json", xlmr_config("\"pad_token_id\":1"));
+  write_file(dir / "sentence_bert_config.json", R"({"do_lower_case":false})");
+
+  const auto folder = minilm::read_model_folder(dir.path());
+  CHECK(folder.config.model_type == "xlm-roberta");
+  CHECK(folder.config.roberta_family());
+  CHECK(folder.config.pad_token_id == 1);
+  CHECK(folder.config.position_offset == 2);
+  CHECK(folder.config.max_tokens() == 8);
+  CHECK(folder.config.type_vocab_size == 1);
+  CHECK(folder.max_seq_length == 8);  // min(no model_max_length, 10 positions), capped at the 8 usable
+  write_file(dir / "tokenizer_config.json", R"({"model_max_length":512})");
+  CHECK(minilm::read_model_folder(dir.path()).max_seq_length == 8);
+  write_file(dir / "tokenizer_config.json", R"({"model_max_length":6})");
+  CHECK(minilm::read_model_folder(dir.path()).max_seq_length == 6);
+
+  // transformers' default pad_token_id is 1 for the family, 0 for BERT.
+  write_file(dir / "config.json", xlmr_config("\"architectures\":[]"));
+  CHECK(minilm::read_model_folder(dir.path()).config.position_offset == 2);
+  for (const char* type : {"roberta", "camembert"}) {
+    std::string c = xlmr_config("\"pad_token_id\":3");
+    c.replace(c.find("xlm-roberta"), 11, type);
+    write_file(dir / "config.json", c);
+    CHECK(minilm::read_model_folder(dir.path()).config.position_offset == 4);
+  }
+  CHECK(minilm::read_bert_config(dir / "config.json").max_tokens() == 6);
+
+  SUBCASE("an explicit max_seq_length beyond the usable positions names sentence_bert_config.json") {
+    write_file(dir / "config.json", xlmr_config("\"pad_token_id\":1"));
+    write_file(dir / "sentence_bert_config.json", R"({"max_seq_length":9})");
+    check_message(load_error(dir.path()), errc::invalid_config,
+                  {"sentence_bert_config.json", "field 'max_seq_length'", "value 9 is outside the allowed range [2, 8]",
+                   "positions 2 to 9 of the 10", "pad_token_id 1"});
+  }
+  SUBCASE("a pad_token_id that leaves fewer than 2 positions") {
+    write_file(dir / "config.json", xlmr_config("\"pad_token_id\":8"));
+    check_message(load_error(dir.path()), errc::invalid_config,
+                  {"config.json", "field 'pad_token_id'", "pad_token_id + 1 = 9", "leaves 1 of the max_position_embeddings (10)"});
+  }
+  SUBCASE("a null pad_token_id") {
+    write_file(dir / "config.json", xlmr_config("\"pad_token_id\":null"));
+    check_message(load_error(dir.path()), errc::invalid_config, {"config.json", "field 'pad_token_id'", "cannot be null"});
+  }
+  SUBCASE("the family's roberta. prefix binds; BERT's bert. prefix contradicts the model_type") {
+    for (const std::string prefix : {"roberta.", "bert."}) {
+      CAPTURE(prefix);
+      tiny_bert p = m;
+      p.prefix = prefix;
+      test_support::write_tiny_bert_folder(dir / prefix, p);
+      write_file(dir / prefix / "config.json", xlmr_config("\"pad_token_id\":1"));
+      write_file(dir / prefix / "sentence_bert_config.json", R"({"max_seq_length":8})");
+      if (prefix == "roberta.") {
+        const auto f = minilm::read_model_folder(dir / prefix);
+        const auto file = minilm::safetensors_file::open(f.weights);
+        CHECK(minilm::bind_bert_weights(file, f.config).prefix == "roberta.");
+      } else {
+        check_message(load_error(dir / prefix), errc::invalid_tensor,
+                      {"model.safetensors", "'bert.embeddings.word_embeddings.weight'", "model_type 'xlm-roberta'"});
+      }
+    }
+    // And the other way round: roberta. tensors under model_type bert.
+    tiny_bert p = m;
+    p.prefix = "roberta.";
+    test_support::write_tiny_bert_folder(dir / "bert-with-roberta-names", p);
+    check_message(load_error(dir / "bert-with-roberta-names"), errc::invalid_tensor,
+                  {"'roberta.embeddings.word_embeddings.weight'", "model_type 'bert'"});
+  }
+  SUBCASE("one token type against a table of two") {
+    tiny_bert two = m;
+    two.types = 2;
+    test_support::write_tiny_bert_folder(dir / "two", two);
+    write_file(dir / "two" / "config.json", xlmr_config("\"pad_token_id\":1"));
+    write_file(dir / "two" / "sentence_bert_config.json", R"({"max_seq_length":8})");
+    check_message(load_error(dir / "two"), errc::invalid_tensor,
+                  {"'embeddings.token_type_embeddings.weight' (F32 [2, 8]) should have shape [1, 8]"});
+  }
+}
+
+TEST_CASE("prompts: config_sentence_transformers.json, and include_prompt in either pooling layout") {
+  test_support::temp_dir dir;
+  test_support::write_tiny_bert_folder(dir.path(), tiny_bert{});
+  const auto none = minilm::read_model_folder(dir.path());
+  CHECK(none.prompts.empty());
+  CHECK_FALSE(none.default_prompt_name.has_value());
+  CHECK(none.pooling.include_prompt);
+
+  write_file(dir / "config_sentence_transformers.json",
+             R"({"__version__":{"sentence_transformers":"6.2.0"},"prompts":{"query":"query: ","passage":"passage: ","empty":null},)"
+             R"("default_prompt_name":"query","similarity_fn_name":"cosine"})");
+  const auto with = minilm::read_model_folder(dir.path());
+  REQUIRE(with.prompts.size() == 3);
+  CHECK(with.prompts[0].name == "query");
+  CHECK(with.prompts[0].text == "query: ");
+  CHECK(with.prompts[1].name == "passage");
+  CHECK(with.prompts[1].text == "passage: ");
+  CHECK(with.prompts[2].text.empty());  // null reads as ""
+  CHECK(with.default_prompt_name == "query");
+
+  // sentence-transformers knows "query" and "document" even when the file does not list them.
+  write_file(dir / "config_sentence_transformers.json", R"({"prompts":{},"default_prompt_name":"document"})");
+  CHECK(minilm::read_model_folder(dir.path()).default_prompt_name == "document");
+  write_file(dir / "config_sentence_transformers.json", R"({"prompts":{"passage":"p: "},"default_prompt_name":"qurey"})");
+  check_message(load_error(dir.path()), errc::invalid_config,
+                {"config_sentence_transformers.json", "field 'default_prompt_name'", "'qurey' is not one of the prompts ('query', 'document', 'passage')"});
+  write_file(dir / "config_sentence_transformers.json", R"({"prompts":{"query":7}})");
+  check_message(load_error(dir.path()), errc::invalid_config,
+                {"config_sentence_transformers.json", "field 'prompts.query'", "expected a string"});
+  write_file(dir / "config_sentence_transformers.json", R"({"prompts":["query: "]})");
+  check_message(load_error(dir.path()), errc::invalid_config, {"field 'prompts'", "expected an object"});
+  std::filesystem::remove(dir / "config_sentence_transformers.json");
+
+  write_file(dir / "1_Pooling" / "config.json", R"({"embedding_dimension":8,"pooling_mode":"mean","include_prompt":false})");
+  CHECK_FALSE(minilm::read_model_folder(dir.path()).pooling.include_prompt);
+  write_file(dir / "1_Pooling" / "config.json", R"({"word_embedding_dimension":8,"pooling_mode_mean_tokens":true,"include_prompt":false})");
+  CHECK_FALSE(minilm::read_model_folder(dir.path()).pooling.include_prompt);
+  write_file(dir / "1_Pooling" / "config.json", R"({"word_embedding_dimension":8,"pooling_mode_cls_token":true,"include_prompt":true})");
+  CHECK(minilm::read_model_folder(dir.path()).pooling.include_prompt);
+  write_file(dir / "1_Pooling" / "config.json", R"({"embedding_dimension":8,"include_prompt":"no"})");
+  check_message(load_error(dir.path()), errc::invalid_config, {"1_Pooling/config.json", "field 'include_prompt'"});
 }

@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
-"""Exports a sentence-transformers BERT model folder to ONNX, for bench/compare.py.
+"""Exports a sentence-transformers BERT or XLM-RoBERTa model folder with mean pooling to ONNX,
+for bench/compare.py and bench/compare_memory.py.
 
 Writes into OUT (default: <model>/../onnx/<model name>/, which /models/ keeps out of git):
-  model.onnx            the transformer plus mean pooling and L2 normalisation, exported with
-                        torch.onnx.export (TorchScript exporter) from transformers' BertModel
-                        with eager attention; inputs input_ids, attention_mask, token_type_ids
-                        (int64, [batch, seq]), output sentence_embedding [batch, hidden].
+  model.onnx            the transformer plus mean pooling and, when modules.json lists Normalize,
+                        L2 normalisation, exported with torch.onnx.export (TorchScript
+                        exporter) from transformers' AutoModel (BertModel, XLMRobertaModel) with
+                        eager attention; inputs input_ids, attention_mask, token_type_ids
+                        (int64, [batch, seq]; all 0 where the tokenizer has none), output
+                        sentence_embedding [batch, hidden].
   model_optimized.onnx  the same graph after ONNX Runtime's transformer optimizer
                         (onnxruntime.transformers.optimizer, model_type 'bert'), which fuses
                         attention, LayerNorm, GELU and bias adds. Written only if it fused
@@ -24,11 +27,12 @@ import torch
 
 
 class MeanPooledBert(torch.nn.Module):
-    """BertModel -> mean over unmasked tokens -> L2 normalise (sentence-transformers' modules)."""
+    """Transformer -> mean over unmasked tokens -> [L2 normalise] (sentence-transformers' modules)."""
 
-    def __init__(self, bert):
+    def __init__(self, bert, normalize):
         super().__init__()
         self.bert = bert
+        self.normalize = normalize
 
     def forward(self, input_ids, attention_mask, token_type_ids):
         hidden = self.bert(input_ids=input_ids, attention_mask=attention_mask,
@@ -37,7 +41,7 @@ class MeanPooledBert(torch.nn.Module):
         summed = (hidden * mask).sum(dim=1)
         counts = torch.clamp(mask.sum(dim=1), min=1e-9)
         pooled = summed / counts
-        return torch.nn.functional.normalize(pooled, p=2.0, dim=1)
+        return torch.nn.functional.normalize(pooled, p=2.0, dim=1) if self.normalize else pooled
 
 
 def main():
@@ -50,18 +54,21 @@ def main():
     out = args.out or args.model.parent / "onnx" / args.model.name
     out.mkdir(parents=True, exist_ok=True)
 
-    from transformers import AutoTokenizer, BertModel
+    from transformers import AutoModel, AutoTokenizer
 
+    modules = json.loads((args.model / "modules.json").read_text())
+    normalize = any(m["type"].endswith("Normalize") for m in modules)
     # Eager attention: the explicit MatMul/Softmax pattern that ORT's optimizer knows how to fuse.
-    bert = BertModel.from_pretrained(str(args.model), attn_implementation="eager", add_pooling_layer=False)
+    bert = AutoModel.from_pretrained(str(args.model), attn_implementation="eager", add_pooling_layer=False)
     bert.eval()
-    model = MeanPooledBert(bert).eval()
+    model = MeanPooledBert(bert, normalize).eval()
     config = json.loads((args.model / "config.json").read_text())
 
     tok = AutoTokenizer.from_pretrained(str(args.model))
     enc = tok(["a first example sentence", "and a second, somewhat longer example sentence"],
               padding=True, return_tensors="pt")
-    inputs = (enc["input_ids"], enc["attention_mask"], enc["token_type_ids"])
+    types = enc["token_type_ids"] if "token_type_ids" in enc else torch.zeros_like(enc["input_ids"])
+    inputs = (enc["input_ids"], enc["attention_mask"], types)
     plain = out / "model.onnx"
     with torch.no_grad():
         expected = model(*inputs).numpy()

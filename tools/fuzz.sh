@@ -38,6 +38,7 @@ declare -A max_len=(
   [vocab_txt]=4096
   [tokenize]=4096
   [encode]=1024
+  [unigram]=16384
 )
 declare -A exists=()
 for t in $(cd tests/fuzz && ls fuzz_*.cpp | sed 's/^fuzz_//; s/\.cpp$//'); do exists[$t]=1; done

@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Installs what minilm needs to build and test on Debian 12 (run as root, or it uses sudo),
-# then places the real all-MiniLM-L6-v2 model folder (tools/fetch_model.sh).
+# then places the real all-MiniLM-L6-v2 model folder (tools/fetch_model.sh) and the multilingual
+# test folders (tools/fetch_multilingual.sh).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 
 packages=(
-  g++ meson ninja-build pkg-config cmake git python3 python3-pip
+  g++ meson ninja-build pkg-config cmake git python3 python3-pip python3-numpy
   libeigen3-dev libsimdjson-dev unicode-data zlib1g-dev
   doctest-dev libbenchmark-dev
+  libsentencepiece-dev
 )
 "$here/apt_install.sh" "${packages[@]}"
 "$here/fetch_model.sh"
+"$here/fetch_multilingual.sh"

@@ -48,6 +48,9 @@ import torch
 import transformers
 from sentence_transformers import SentenceTransformer
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from generated_weights import bert_tensor_shapes, generated_tensor  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = ROOT / "models" / "all-MiniLM-L6-v2"
 CORPUS = ROOT / "tests" / "data" / "tokenizer" / "corpus.txt.gz"
@@ -64,63 +67,6 @@ SHAPES = {
                              normalize=False, max_seq=200),
 }
 N_SHAPE_TEXTS = 120
-
-
-def fnv1a64(data: bytes) -> int:
-    h = 0xCBF29CE484222325
-    for b in data:
-        h = ((h ^ b) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
-    return h
-
-
-def uniform(name: str, n: int) -> np.ndarray:
-    """n values k / 2^15, k in [-2^15, 2^15): splitmix64 seeded with FNV-1a of the name.
-
-    Mirrored by tests/test_encoder_shapes.cpp; every value is exact in float32."""
-    with np.errstate(over="ignore"):
-        z = np.uint64(fnv1a64(name.encode())) + (np.arange(1, n + 1, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15))
-        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        z = z ^ (z >> np.uint64(31))
-    k = (z >> np.uint64(48)).astype(np.int64) - 32768
-    return (k.astype(np.float32) / np.float32(32768.0)).astype(np.float32)
-
-
-def generated_tensor(name: str, shape) -> np.ndarray:
-    """The value of one weight of a generated model (same rules in the C++ test)."""
-    n = int(np.prod(shape))
-    x = uniform(name, n)
-    if name.endswith("LayerNorm.weight"):
-        v = np.float32(1.0) + np.float32(0.25) * x
-    elif name.endswith("LayerNorm.bias") or name.endswith(".bias"):
-        v = np.float32(0.125) * x
-    elif "embeddings" in name:
-        v = np.float32(0.5) * x
-    else:  # a linear weight [out, in]: scale 2 / 2^ceil(log2(sqrt(in))), a power of two
-        n_in = shape[1]
-        v = np.float32(2.0 / 2 ** int(np.ceil(np.log2(np.sqrt(n_in))))) * x
-    return v.astype(np.float32).reshape(shape)
-
-
-def bert_tensor_shapes(vocab, hidden, layers, intermediate, positions=512, types=2):
-    shapes = {
-        "embeddings.word_embeddings.weight": (vocab, hidden),
-        "embeddings.position_embeddings.weight": (positions, hidden),
-        "embeddings.token_type_embeddings.weight": (types, hidden),
-        "embeddings.LayerNorm.weight": (hidden,),
-        "embeddings.LayerNorm.bias": (hidden,),
-    }
-    for i in range(layers):
-        p = f"encoder.layer.{i}."
-        for name, out_in in [("attention.self.query", (hidden, hidden)), ("attention.self.key", (hidden, hidden)),
-                             ("attention.self.value", (hidden, hidden)), ("attention.output.dense", (hidden, hidden)),
-                             ("intermediate.dense", (intermediate, hidden)), ("output.dense", (hidden, intermediate))]:
-            shapes[p + name + ".weight"] = out_in
-            shapes[p + name + ".bias"] = (out_in[0],)
-        for name in ["attention.output.LayerNorm", "output.LayerNorm"]:
-            shapes[p + name + ".weight"] = (hidden,)
-            shapes[p + name + ".bias"] = (hidden,)
-    return shapes
 
 
 def write_golden(path: Path, ids_per_text, embeddings: np.ndarray, token_states=None):

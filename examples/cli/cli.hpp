@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdlib>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -19,7 +20,9 @@ struct args {
   std::vector<std::string> items;
 
   // Removes --name and its value; returns fallback when absent.
-  std::string take(std::string_view name, std::string fallback) {
+  std::string take(std::string_view name, std::string fallback) { return take_optional(name).value_or(fallback); }
+  // Removes --name and its value; nullopt when absent (a value may be empty: --name "").
+  std::optional<std::string> take_optional(std::string_view name) {
     for (std::size_t i = 0; i < items.size(); ++i) {
       if (items[i] == name && i + 1 < items.size()) {
         std::string v = items[i + 1];
@@ -32,7 +35,7 @@ struct args {
         return v;
       }
     }
-    return fallback;
+    return std::nullopt;
   }
   bool take_flag(std::string_view name) {
     for (std::size_t i = 0; i < items.size(); ++i) {

@@ -2,7 +2,11 @@
 //
 //   printf 'first text\nsecond text\n' | minilm embed --format jsonl
 //   minilm embed --format npy --batch-size 64 --threads 2 < lines.txt > vectors.npy
+//   minilm embed --prompt-name query < questions.txt     # a prompt of the folder's
+//   minilm embed --prompt 'query: ' < questions.txt      # any prompt; --prompt '' for none
 //
+// Without --prompt-name or --prompt, the folder's default prompt applies (if it names one), as in
+// sentence-transformers' encode().
 // Lines are split on '\n' only (a '\r' stays in the text); an empty line is embedded like an
 // empty text. Lines are embedded in batches of --batch-size and the output is flushed after each
 // batch, so --batch-size 1 answers line by line.
@@ -28,6 +32,7 @@ struct embed_options {
   bool npy = false;  // --format npy, else jsonl
   std::size_t batch_size = 32;
   std::size_t n_threads = 0;
+  minilm::encode_options encode;  // --prompt-name, --prompt
 };
 
 std::size_t parse_count(const std::string& flag, const std::string& value, std::size_t min, std::size_t max) {
@@ -48,6 +53,12 @@ std::optional<embed_options> read_options(cli::args& a) {
   const std::string format = a.take("--format", "jsonl");
   o.batch_size = parse_count("--batch-size", a.take("--batch-size", "32"), 1, 1 << 20);
   o.n_threads = parse_count("--threads", a.take("--threads", "0"), 0, 1024);
+  o.encode.prompt_name = a.take_optional("--prompt-name");
+  o.encode.prompt = a.take_optional("--prompt");
+  if (o.encode.prompt_name && o.encode.prompt) {
+    std::fprintf(stderr, "minilm: embed: give --prompt-name or --prompt, not both\n");
+    return std::nullopt;
+  }
   if (!a.items.empty()) {
     std::fprintf(stderr, "minilm: embed: unknown argument '%s'\n", a.items.front().c_str());
     return std::nullopt;
@@ -80,10 +91,10 @@ minilm::error at_line(const minilm::error& e, std::size_t line_no) {
 // The embeddings of a batch whose first line is stdin line `first_line`. An error about one of
 // its texts names that line; one the library could not pin to a text is reported as it is.
 minilm::embeddings embed_lines(const minilm::encoder& model, const std::vector<std::string>& lines,
-                               std::size_t first_line, minilm::workspace& ws) {
+                               std::size_t first_line, minilm::workspace& ws, const minilm::encode_options& options) {
   const std::vector<std::string_view> texts(lines.begin(), lines.end());
   try {
-    return model.encode(texts, ws);
+    return model.encode(texts, ws, options);
   } catch (const minilm::error& e) {
     if (!e.text_index()) throw;
     throw at_line(e, first_line + *e.text_index());
@@ -203,6 +214,7 @@ int cli::run_embed(args a) {
   minilm::encoder_options load_options;
   load_options.n_threads = o->n_threads;
   const minilm::encoder model = minilm::encoder::load(o->model_dir, load_options);
+  (void)model.prompt_length(o->encode);  // an unknown prompt name fails before any input is read
 
   embedding_output out(o->npy, model.dimension());
   progress_line progress;
@@ -211,7 +223,7 @@ int cli::run_embed(args a) {
   std::vector<std::string> lines;
   std::size_t n_done = 0;
   while (read_batch(o->batch_size, lines)) {
-    out.write(embed_lines(model, lines, n_done + 1, ws));
+    out.write(embed_lines(model, lines, n_done + 1, ws, o->encode));
     n_done += lines.size();
     progress.update(n_done);
   }

@@ -15,6 +15,7 @@ const char* usage =
     "  info       load the model folder and print what it holds\n"
     "  tokenize   read lines from stdin, print one JSON array of token ids per line\n"
     "  embed      read lines from stdin, print one embedding per line\n"
+    "             (--prompt-name NAME or --prompt TEXT puts a prompt before each)\n"
     "\n"
     "The model folder defaults to $MINILM_MODEL, else " MINILM_DEFAULT_MODEL_DIR ".\n";
 }

@@ -49,13 +49,27 @@ MINILM_BEGIN_NAMESPACE
 struct encoder_options {
   std::optional<pooling_mode> pooling;  // default: 1_Pooling/config.json
   std::optional<bool> normalize;        // default: whether modules.json lists Normalize
-  std::size_t max_seq_length = 0;       // tokens with [CLS] and [SEP]; 0: sentence_bert_config.json
+  std::size_t max_seq_length = 0;       // tokens with [CLS] and [SEP]; 0: the folder's (model_folder.hpp)
   std::size_t n_threads = 1;            // threads per call, the caller's included; 0: one per hardware thread
 };
 
-// Choices made per call.
+// Choices made per call. For a folder with prompts (config_sentence_transformers.json):
+//
+//   minilm::encode_options query;
+//   query.prompt_name = "query";   // or query.prompt = "query: "
+//   model.encode(texts, query);
 struct encode_options {
   bool token_states = false;  // also return every token's last hidden state (before pooling)
+
+  // The prompt put before every text, as sentence-transformers' encode(prompt_name=, prompt=):
+  // a name from the folder's prompts (model_folder::prompts; "query" and "document" are always
+  // known, as "" when the folder does not give them), or the prompt's text itself. With
+  // neither, the folder's default_prompt_name applies, if it has one; prompt = "" asks for no
+  // prompt at all. An unknown name, or both set, is errc::invalid_argument. When the folder's
+  // pooling says include_prompt: false, the prompt's tokens (encoder::prompt_length()) are left
+  // out of the pooling. Byte offsets in the errors about a text count from the prompt's start.
+  std::optional<std::string> prompt_name;
+  std::optional<std::string> prompt;
 };
 
 // The result of a call: one vector per text, and optionally every token's hidden state.
@@ -112,25 +126,38 @@ class MINILM_API encoder {
   static encoder load(const std::filesystem::path& folder, const encoder_options& options = {});
 
   // Texts are UTF-8; invalid UTF-8 is errc::invalid_text, with the text's position in
-  // error::text_index(). Texts longer than max_seq_length() tokens are truncated, as
-  // sentence-transformers does.
+  // error::text_index(). Texts longer than max_seq_length() tokens (the prompt's included) are
+  // truncated, as sentence-transformers does.
   embeddings encode(std::span<const std::string_view> texts, const encode_options& options = {}) const;
   embeddings encode(std::span<const std::string_view> texts, workspace& ws, const encode_options& options = {}) const;
   embeddings encode(const std::vector<std::string>& texts, const encode_options& options = {}) const;
-  std::vector<float> encode_one(std::string_view text) const;
+  std::vector<float> encode_one(std::string_view text, const encode_options& options = {}) const;
 
   // The same into the caller's memory: out holds texts.size() rows of dimension() floats
-  // (errc::invalid_argument otherwise), text i's vector at out[i * dimension()].
-  void encode(std::span<const std::string_view> texts, std::span<float> out) const;
-  void encode(std::span<const std::string_view> texts, std::span<float> out, workspace& ws) const;
+  // (errc::invalid_argument otherwise), text i's vector at out[i * dimension()]. Of the
+  // options, only the prompt applies.
+  void encode(std::span<const std::string_view> texts, std::span<float> out, const encode_options& options = {}) const;
+  void encode(std::span<const std::string_view> texts, std::span<float> out, workspace& ws,
+              const encode_options& options = {}) const;
 
   // The same from token ids: sequence i is ids[offsets[i] .. offsets[i+1]), [CLS] ... [SEP]
-  // included, type ids 0. Ids out of range, empty sequences or sequences longer than
-  // max_position_embeddings (or than 16384 tokens, whatever the model allows) are
-  // errc::invalid_argument, with the sequence's position in error::text_index().
+  // included, type ids 0. Ids out of range, empty sequences or sequences longer than the
+  // position table takes (folder().config.max_tokens(); at most 16384 tokens, whatever the model
+  // allows) are errc::invalid_argument, with the sequence's position in error::text_index().
+  // No prompt applies to ids: options naming one are errc::invalid_argument.
   embeddings encode_ids(std::span<const std::int32_t> ids, std::span<const std::size_t> offsets,
                         const encode_options& options = {}) const;
   embeddings encode_ids(const packed_batch& batch, workspace& ws, const encode_options& options = {}) const;
+
+  // The ids encode() feeds the model for these texts and options: the prompt put before each
+  // text, then tokenized and truncated to max_seq_length().
+  packed_batch tokenize(std::span<const std::string_view> texts, const encode_options& options = {}) const;
+
+  // How many tokens at the start of every sequence sentence-transformers counts as the prompt
+  // these options select: the prompt tokenized alone, [CLS] / <s> included, its closing [SEP] /
+  // </s> not (whether or not the text's first tokens merge with it); 0 without a prompt.
+  // Pooling leaves them out when the folder's pooling says include_prompt: false.
+  std::size_t prompt_length(const encode_options& options = {}) const;
 
   std::size_t dimension() const noexcept;       // hidden_size: 384 for all-MiniLM-L6-v2
   pooling_mode pooling() const noexcept;

@@ -1,4 +1,5 @@
-// minilm/tokenizer.hpp: BERT WordPiece tokenization, id for id the same as Hugging Face's.
+// minilm/tokenizer.hpp: BERT WordPiece and XLM-R SentencePiece Unigram tokenization, id for id
+// the same as Hugging Face's.
 //
 //   minilm::tokenizer tok = minilm::tokenizer::load(minilm::read_model_folder("models/all-MiniLM-L6-v2"));
 //   minilm::encoding e = tok.encode("Hello, world!");
@@ -16,6 +17,17 @@
 // BertPreTokenizer (split on White_Space, isolate punctuation) and WordPiece; the result is
 // truncated to max_length() including [CLS] and [SEP]. The maximum length comes from
 // sentence_bert_config.json, not from tokenizer.json's own truncation block.
+//
+// XLM-R folders (multilingual-e5, paraphrase-multilingual-*: a tokenizer.json whose model is
+// "Unigram", or a sentencepiece.bpe.model) give the ids transformers 5 gives, which depend on the
+// tokenizer class the folder names. XLMRobertaTokenizer (every XLM-R folder on the hub): the
+// text as it is (no strip), special tokens ("<s>", "<mask>") matched first, then the
+// precompiled sentencepiece charsmap (NFKC-like, per grapheme cluster), a split on
+// White_Space, "▁" put before each word, and the Viterbi best path over the piece scores; the
+// ids are <s> ... </s>, with a .model's pieces one id up (<pad> takes id 1). With
+// PreTrainedTokenizerFast, or no class, tokenizer.json is followed as written (its Replace
+// normalizers, Metaspace settings and template), as the tokenizers library runs it.
+// do_lower_case is not supported with these.
 //
 // A tokenizer is immutable after load(): every const member may be called from many
 // threads at once. Copies are cheap (they share the vocabulary).
@@ -69,7 +81,7 @@ struct padded_batch {
 enum class invalid_utf8 {
   error,    // throw errc::invalid_text naming the byte offset (the default)
   replace,  // decode as U+FFFD like Python's errors="replace"; BertNormalizer then drops it,
-            // so "a\xffb" tokenizes as "ab"
+            // so "a\xffb" tokenizes as "ab" (a Unigram tokenizer keeps the U+FFFD)
 };
 
 struct tokenizer_options {
@@ -85,7 +97,8 @@ struct tokenizer_model;
 
 class MINILM_API tokenizer {
  public:
-  // Reads tokenizer.json when the folder has one, else vocab.txt + tokenizer_config.json.
+  // Reads tokenizer.json when the folder has one, else vocab.txt + tokenizer_config.json, else
+  // sentencepiece.bpe.model (or sentencepiece.model) + tokenizer_config.json.
   // Settings minilm does not implement are errc::unsupported naming the file and field;
   // malformed files are errc::invalid_tokenizer / errc::invalid_json.
   static tokenizer load(const model_folder& folder, const tokenizer_options& options = {});

@@ -5,7 +5,8 @@
 //   w.layers[0].query.weight;   // const float*, [hidden, hidden] row-major, in the mapping
 //
 // Binding checks that every tensor the forward pass needs is present with the dtype and
-// the shape config.json implies, with or without a "bert." prefix. Extra tensors
+// the shape config.json implies, with or without the prefix of the model_type ("bert." for BERT,
+// "roberta." for the RoBERTa family). Extra tensors
 // (embeddings.position_ids, pooler.*) are allowed. F32 tensors are used in place; F16
 // and BF16 ones, and F32 ones not aligned for float in the file, are converted into private
 // memory held by the bert_weights (4 bytes per parameter, no longer shared between processes).
@@ -49,7 +50,7 @@ struct bert_weights {
   const float* token_type_embeddings = nullptr;  // [type_vocab, hidden]
   layer_norm_weights embeddings_norm;
   std::vector<bert_layer_weights> layers;
-  // "" or "bert.": the prefix the file's tensor names carry.
+  // "", "bert." or "roberta.": the prefix the file's tensor names carry.
   std::string prefix;
   // Converted copies of F16/BF16 (and unaligned F32) tensors; empty for an aligned all-F32 file.
   std::vector<std::unique_ptr<float[]>> converted;

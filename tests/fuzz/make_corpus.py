@@ -216,10 +216,68 @@ def tokenizer_seeds():
         write("encode", name, data[1:])
 
 
+def protobuf_field(number, wire, payload):
+    """One protobuf field: key varint, then the payload (already a varint, bytes or fixed32)."""
+    def varint(n):
+        n &= (1 << 64) - 1
+        out = bytearray()
+        while True:
+            out.append((n & 0x7F) | (0x80 if n > 0x7F else 0))
+            n >>= 7
+            if not n:
+                return bytes(out)
+    if wire == 0:
+        return varint(number << 3) + varint(payload)
+    if wire == 2:
+        return varint(number << 3 | 2) + varint(len(payload)) + payload
+    return varint(number << 3 | 5) + struct.pack("<f", payload)
+
+
+def unigram_seeds():
+    """fuzz_unigram: [mode][u16 file size][file][text]; mode 0 tokenizer.json as written, 1 the same
+    as XLMRobertaTokenizer, 2 sentencepiece.bpe.model; bit 2 truncates at 8 tokens."""
+    vocab = [["<s>", 0.0], ["<pad>", 0.0], ["</s>", 0.0], ["<unk>", 0.0], ["\u2581a", -1.0], ["a", -2.0], ["b", -2.5],
+             ["\u2581", -3.0], ["ab", -1.5], ["\u2581\u4e2d", -4.0], ["\u4e2d", -5.0], ["<mask>", 0.0]]
+    special = lambda i, c, lstrip=False: {"id": i, "content": c, "single_word": False, "lstrip": lstrip, "rstrip": False,
+                                          "normalized": False, "special": True}
+    t = {
+        "version": "1.0", "truncation": None, "padding": None,
+        "added_tokens": [special(0, "<s>"), special(2, "</s>"), special(3, "<unk>"), special(11, "<mask>", True)],
+        "normalizer": {"type": "Sequence", "normalizers": [
+            {"type": "Replace", "pattern": {"String": "``"}, "content": "\""},
+            {"type": "Replace", "pattern": {"Regex": " {2,}"}, "content": " "}]},
+        "pre_tokenizer": {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "always", "split": True},
+        "post_processor": {"type": "TemplateProcessing",
+                           "single": [{"SpecialToken": {"id": "<s>", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}},
+                                      {"SpecialToken": {"id": "</s>", "type_id": 0}}],
+                           "pair": [], "special_tokens": {"<s>": {"id": "<s>", "ids": [0], "tokens": ["<s>"]},
+                                                          "</s>": {"id": "</s>", "ids": [2], "tokens": ["</s>"]}}},
+        "decoder": None,
+        "model": {"type": "Unigram", "unk_id": 3, "vocab": vocab},
+    }
+    files = {"json": json.dumps(t, ensure_ascii=True).encode()}
+    t["pre_tokenizer"] = {"type": "Sequence", "pretokenizers": [
+        {"type": "WhitespaceSplit"}, {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "never", "split": False}]}
+    files["json_whitespace_split"] = json.dumps(t, ensure_ascii=True).encode()
+    pieces = [("<unk>", 0.0, 2), ("<s>", 0.0, 3), ("</s>", 0.0, 3)] + [(p, s, 1) for p, s in vocab[4:-1]] + [("<x>", -9.0, 4)]
+    model = b"".join(protobuf_field(1, 2, protobuf_field(1, 2, p.encode()) + protobuf_field(2, 5, s) + protobuf_field(3, 0, k))
+                     for p, s, k in pieces)
+    model += protobuf_field(2, 2, protobuf_field(3, 0, 1) + protobuf_field(40, 0, 0) + protobuf_field(43, 0, -1))
+    model += protobuf_field(3, 2, protobuf_field(1, 2, b"identity") + protobuf_field(3, 0, 1))
+    texts = [b"a b  ab", "a <mask>b \u4e2d\u4e2d c``d".encode(), b"\xffa\xc3 <s></s>\n\nab ab ab ab ab ab ab ab",
+             "\u3000a\u00a0b\tc\u2581<x>".encode()]
+    for name, mode, file in [("json", 0, files["json"]), ("json_whitespace_split", 0, files["json_whitespace_split"]),
+                             ("json_xlm_roberta", 1, files["json"]), ("model", 2, model)]:
+        for i, text in enumerate(texts):
+            m = mode | (4 if i == 2 else 0)
+            write("unigram", "%s_%d" % (name, i), bytes([m]) + struct.pack("<H", len(file)) + file + text)
+
+
 def main():
     safetensors_seeds()
     model_config_seeds()
     tokenizer_seeds()
+    unigram_seeds()
     return 0
 
 
