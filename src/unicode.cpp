@@ -22,8 +22,16 @@
 // are not Mn) stand out of canonical order.
 #include "unicode.hpp"
 
+#include <string>
+
+#include "minilm/error.hpp"
+
 MINILM_BEGIN_NAMESPACE
 namespace detail::unicode {
 #include "unicode_tables.inc"
+
+void throw_invalid_utf8(std::size_t offset) {
+  throw error(errc::invalid_text, "text is not valid UTF-8 at byte offset " + std::to_string(offset));
+}
 }  // namespace detail::unicode
 MINILM_END_NAMESPACE

@@ -90,6 +90,9 @@ inline std::size_t decode(const unsigned char* p, const unsigned char* end, char
   return 0;
 }
 
+// The tokenizers' one complaint about a text: errc::invalid_text naming the first bad byte.
+[[noreturn]] void throw_invalid_utf8(std::size_t offset);
+
 // Appends the UTF-8 form of cp (a valid scalar value) at out; returns the byte count.
 inline std::size_t encode(char32_t cp, char* out) noexcept {
   if (cp < 0x80) {

@@ -26,10 +26,6 @@ namespace {
 
 namespace uc = detail::unicode;
 
-[[noreturn]] void throw_invalid_utf8(std::size_t offset) {
-  throw error(errc::invalid_text, "text is not valid UTF-8 at byte offset " + std::to_string(offset));
-}
-
 // The bytes of the text that are a valid UTF-8 prefix: Python's "maximal subpart" that its
 // decoder replaces with one U+FFFD (errors="replace"). p < end, and *p does not start a valid
 // sequence.
@@ -86,7 +82,7 @@ std::string_view checked_text(std::string_view text, invalid_utf8 on_invalid, st
     p += n;
   }
   if (p == e) return text;
-  if (on_invalid == invalid_utf8::error) throw_invalid_utf8(static_cast<std::size_t>(p - b));
+  if (on_invalid == invalid_utf8::error) uc::throw_invalid_utf8(static_cast<std::size_t>(p - b));
   repaired.assign(text.data(), static_cast<std::size_t>(p - b));
   while (p < e) {
     char32_t cp;

@@ -26,10 +26,6 @@ namespace {
 
 namespace uc = detail::unicode;
 
-[[noreturn]] void throw_invalid_utf8(std::size_t offset) {
-  throw error(errc::invalid_text, "text is not valid UTF-8 at byte offset " + std::to_string(offset));
-}
-
 // BertPreTokenizer's side of the fused pass: the normalized characters come in one at a
 // time and are cut into words on White_Space and around punctuation; each finished word goes
 // to WordPiece.
@@ -217,7 +213,7 @@ void tokenizer_model::tokenize_segment(const unsigned char* begin, const unsigne
     char32_t cp;
     const std::size_t n = uc::decode(p, end, cp);
     if (n == 0) {
-      if (on_invalid == invalid_utf8::error) throw_invalid_utf8(base_offset + static_cast<std::size_t>(p - begin));
+      if (on_invalid == invalid_utf8::error) uc::throw_invalid_utf8(base_offset + static_cast<std::size_t>(p - begin));
       // U+FFFD, which clean_text drops. Skipping one byte at a time gives the same text as
       // Python's maximal-subpart replacement once the U+FFFDs are gone: a continuation byte
       // never starts a valid sequence.
@@ -239,7 +235,7 @@ void tokenizer_model::lowercase(const unsigned char* begin, const unsigned char*
     char32_t cp;
     std::size_t n = uc::decode(p, end, cp);
     if (n == 0) {
-      if (on_invalid == invalid_utf8::error) throw_invalid_utf8(base_offset + static_cast<std::size_t>(p - begin));
+      if (on_invalid == invalid_utf8::error) uc::throw_invalid_utf8(base_offset + static_cast<std::size_t>(p - begin));
       cp = 0xFFFD;
       n = 1;
     }

@@ -22,6 +22,7 @@
 
 #include "bert.hpp"
 #include "support.hpp"
+#include "test_data.hpp"
 #include "test_encoder_golden.hpp"
 #include "test_malformed.hpp"
 
@@ -36,21 +37,8 @@ using test_support::write_file;
 constexpr double max_abs_tolerance = 1e-5;
 constexpr double min_cosine_tolerance = 0.999999;
 
-fs::path source_root() {
-  const char* root = std::getenv("MINILM_SOURCE_ROOT");
-  return root && *root ? fs::path(root) : fs::path(".");
-}
-
-// Where tools/fetch_multilingual.sh puts the folders: $MINILM_MULTILINGUAL_DIR, else models/.
-fs::path multilingual_folder(const std::string& name) {
-  const char* env = std::getenv("MINILM_MULTILINGUAL_DIR");
-  const fs::path dir = (env && *env ? fs::path(env) : source_root() / "models") / name;
-  if (!fs::exists(dir / "model.safetensors")) {
-    FAIL("the multilingual model folder '" << dir.string()
-                                            << "' is missing: run tools/fetch_multilingual.sh (or set MINILM_MULTILINGUAL_DIR)");
-  }
-  return dir;
-}
+using test_data::multilingual_folder;
+using test_data::source_root;
 
 std::vector<std::string_view> views(const std::vector<std::string>& v) { return {v.begin(), v.end()}; }
 

@@ -3,7 +3,6 @@
 // multilingual-e5-small charsmap against goldens from tokenizers (tools/make_normalizer_goldens.py),
 // the rules on a small hand-built trie, and malformed blobs.
 #include <doctest/doctest.h>
-#include <zlib.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -19,6 +18,7 @@
 #include "grapheme.hpp"
 #include "json.hpp"
 #include "precompiled.hpp"
+#include "test_data.hpp"
 #include "unicode.hpp"
 
 using minilm::errc;
@@ -29,22 +29,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-fs::path source_root() {
-  const char* root = std::getenv("MINILM_SOURCE_ROOT");
-  return fs::path(root && *root ? root : ".");
-}
-
-std::string gunzip(const fs::path& path) {
-  gzFile f = gzopen(path.string().c_str(), "rb");
-  if (f == nullptr) throw std::runtime_error("cannot open " + path.string());
-  std::string out;
-  char buf[1 << 16];
-  int n;
-  while ((n = gzread(f, buf, sizeof buf)) > 0) out.append(buf, static_cast<std::size_t>(n));
-  gzclose(f);
-  if (n < 0) throw std::runtime_error("cannot decompress " + path.string());
-  return out;
-}
+using test_data::gunzip;
+using test_data::source_root;
 
 std::string utf8(char32_t cp) {
   char buf[4];
@@ -91,13 +77,7 @@ struct charsmap_source {
 
 const charsmap_source& real_blob() {
   static const charsmap_source source = [] {
-    const char* env = std::getenv("MINILM_MULTILINGUAL_DIR");
-    const fs::path dir = env && *env ? fs::path(env) : source_root() / "models" / "multilingual-e5-small-tokenizer";
-    const fs::path file = dir / "tokenizer.json";
-    if (!fs::exists(file)) {
-      throw std::runtime_error("the multilingual-e5-small tokenizer is not at '" + file.string() +
-                               "': run tools/fetch_multilingual.sh or set MINILM_MULTILINGUAL_DIR");
-    }
+    const fs::path file = test_data::multilingual_folder("multilingual-e5-small-tokenizer") / "tokenizer.json";
     const auto doc = minilm::detail::json_document::parse_file(file);
     const auto field = doc.root().at("normalizer").at("normalizers").items().at(0).at("precompiled_charsmap");
     const std::string where = "'" + file.string() + "': " + field.path();

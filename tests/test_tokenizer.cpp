@@ -1,7 +1,6 @@
 // The tokenizer: id-for-id parity with Hugging Face tokenizers on a 26,000-line corpus
 // (goldens made by tools/make_tokenizer_goldens.py), then the API's promises one by one.
 #include <doctest/doctest.h>
-#include <zlib.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -17,65 +16,30 @@
 #include <minilm/tokenizer.hpp>
 
 #include "support.hpp"
+#include "test_data.hpp"
 
 using minilm::errc;
 namespace fs = std::filesystem;
 
 namespace {
 
-fs::path data_dir() {
-  const char* root = std::getenv("MINILM_SOURCE_ROOT");
-  return fs::path(root && *root ? root : ".") / "tests" / "data" / "tokenizer";
-}
+fs::path data_dir() { return test_data::source_root() / "tests" / "data" / "tokenizer"; }
 
-std::string gunzip(const fs::path& path) {
-  gzFile f = gzopen(path.string().c_str(), "rb");
-  if (f == nullptr) throw std::runtime_error("cannot open " + path.string());
-  std::string out;
-  char buf[1 << 16];
-  int n;
-  while ((n = gzread(f, buf, sizeof buf)) > 0) out.append(buf, static_cast<std::size_t>(n));
-  gzclose(f);
-  if (n < 0) throw std::runtime_error("cannot decompress " + path.string());
-  return out;
-}
-
-// Splits on "\n" only (like `minilm tokenize`); the final newline ends the last line.
-std::vector<std::string> split_lines(const std::string& s) {
-  std::vector<std::string> lines;
-  std::size_t start = 0;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '\n') {
-      lines.push_back(s.substr(start, i - start));
-      start = i + 1;
-    }
-  }
-  if (start < s.size()) lines.push_back(s.substr(start));
-  return lines;
-}
-
-struct golden {
-  std::size_t n_truncated = 0;
-  std::vector<std::int32_t> ids;
-};
+using test_data::gunzip;
+using test_data::id_golden;
+using test_data::show;
+using test_data::split_lines;
 
 struct corpus {
   std::vector<std::string> texts;
-  std::vector<golden> goldens;
+  std::vector<id_golden> goldens;
 };
 
 const corpus& load_corpus() {
   static const corpus c = [] {
     corpus out;
     out.texts = split_lines(gunzip(data_dir() / "corpus.txt.gz"));
-    for (const std::string& line : split_lines(gunzip(data_dir() / "goldens.txt.gz"))) {
-      std::istringstream in(line);
-      golden g;
-      in >> g.n_truncated;
-      std::int32_t id;
-      while (in >> id) g.ids.push_back(id);
-      out.goldens.push_back(std::move(g));
-    }
+    out.goldens = test_data::read_id_goldens(data_dir() / "goldens.txt.gz");
     return out;
   }();
   return c;
@@ -89,12 +53,6 @@ const minilm::model_folder& real_folder() {
 const minilm::tokenizer& real_tokenizer() {
   static const minilm::tokenizer t = minilm::tokenizer::load(real_folder());
   return t;
-}
-
-std::string show(const std::vector<std::int32_t>& ids) {
-  std::string s;
-  for (std::size_t i = 0; i < ids.size() && i < 40; ++i) s += (i ? " " : "") + std::to_string(ids[i]);
-  return s + (ids.size() > 40 ? " ..." : "");
 }
 
 minilm::error error_of(const minilm::tokenizer& tok, std::string_view text) {
@@ -137,7 +95,7 @@ TEST_CASE("every corpus line gives the ids Hugging Face tokenizers gives") {
   std::size_t mismatches = 0, truncated = 0, n_tokens = 0;
   for (std::size_t i = 0; i < c.texts.size(); ++i) {
     const minilm::encoding e = tok.encode(c.texts[i]);
-    const golden& g = c.goldens[i];
+    const id_golden& g = c.goldens[i];
     n_tokens += e.ids.size();
     truncated += e.n_truncated > 0;
     if (e.ids != g.ids || e.n_truncated != g.n_truncated) {

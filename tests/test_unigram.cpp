@@ -21,13 +21,13 @@ using namespace unigram_support;
 namespace {
 
 // Encodes every golden text and counts the texts whose ids or truncation differ.
-std::size_t mismatches_against(const minilm::tokenizer& tok, const std::vector<golden>& goldens, const std::string& what) {
+std::size_t mismatches_against(const minilm::tokenizer& tok, const std::vector<id_golden>& goldens, const std::string& what) {
   const texts& t = golden_texts();
   REQUIRE(t.all.size() == goldens.size());
   std::size_t mismatches = 0, n_tokens = 0, truncated = 0;
   for (std::size_t i = 0; i < t.all.size(); ++i) {
     const minilm::encoding e = tok.encode(t.all[i]);
-    const golden& g = goldens[i];
+    const id_golden& g = goldens[i];
     n_tokens += e.ids.size();
     truncated += e.n_truncated > 0;
     if (e.ids != g.ids || e.n_truncated != g.n_truncated) {
@@ -70,8 +70,8 @@ void as_written_copy(const fs::path& source, const fs::path& dir, const std::str
   if (tokenizer_json) test_support::write_file(dir / "tokenizer.json", *tokenizer_json);
 }
 
-const std::vector<golden>& xlm_roberta_goldens() {
-  static const std::vector<golden> g = read_goldens(data_file("unigram_goldens.txt.gz"));
+const std::vector<id_golden>& xlm_roberta_goldens() {
+  static const std::vector<id_golden> g = read_id_goldens(data_file("unigram_goldens.txt.gz"));
   return g;
 }
 
@@ -99,7 +99,7 @@ TEST_CASE("random-xlm-roberta-spm (sentencepiece.bpe.model, no tokenizer.json) g
 TEST_CASE("tokenizer.json as written (PreTrainedTokenizerFast): Replace \" {2,}\" and Metaspace, as tokenizers runs it") {
   test_support::temp_dir dir;
   as_written_copy(multilingual_folder("random-bert-xlmr"), dir.path());
-  const std::vector<golden> goldens = read_goldens(data_file("unigram_tokenizer_json_goldens.txt.gz"));
+  const std::vector<id_golden> goldens = read_id_goldens(data_file("unigram_tokenizer_json_goldens.txt.gz"));
   CHECK(mismatches_against(load(dir.path()), goldens, "tokenizer.json as written") == 0);
 }
 
@@ -114,7 +114,7 @@ TEST_CASE("tokenizer.json variants: Metaspace schemes and split, WhitespaceSplit
   const texts& t = golden_texts();
   std::vector<std::string_view> variant_texts(t.all.begin(), t.all.begin() + static_cast<long>(n_corpus));
   variant_texts.insert(variant_texts.end(), t.all.begin() + static_cast<long>(t.n_corpus), t.all.end());
-  const std::vector<golden> goldens = read_goldens(data_file("unigram_variant_goldens.txt.gz"));
+  const std::vector<id_golden> goldens = read_id_goldens(data_file("unigram_variant_goldens.txt.gz"));
   const auto variants = doc.root().at("variants").items();
   REQUIRE(goldens.size() == variants.size() * variant_texts.size());
   for (std::size_t v = 0; v < variants.size(); ++v) {
@@ -134,7 +134,7 @@ TEST_CASE("tokenizer.json variants: Metaspace schemes and split, WhitespaceSplit
     std::size_t mismatches = 0;
     for (std::size_t i = 0; i < variant_texts.size(); ++i) {
       const minilm::encoding e = tok.encode(variant_texts[i]);
-      const golden& g = goldens[v * variant_texts.size() + i];
+      const id_golden& g = goldens[v * variant_texts.size() + i];
       if (e.ids != g.ids || e.n_truncated != g.n_truncated) {
         if (++mismatches <= 5) {
           MESSAGE(name << ": text " << i << " '" << printable(std::string(variant_texts[i])) << "'\n  got  " << show(e.ids)

@@ -90,7 +90,7 @@ TEST_CASE("minilm's table is the library's, piece by piece, one id up (the fairs
 
 TEST_CASE("over the corpus and edge cases: the library's own ids against sentence-transformers', and minilm's") {
   const texts& t = golden_texts();
-  const std::vector<golden> goldens = read_goldens(data_file("unigram_goldens.txt.gz"));
+  const std::vector<id_golden> goldens = read_id_goldens(data_file("unigram_goldens.txt.gz"));
   REQUIRE(goldens.size() == t.all.size());
   const auto tok = minilm::tokenizer::load(minilm::read_model_folder(spm_folder()));
   const std::size_t n = t.n_corpus + t.n_edge;  // the valid UTF-8 texts
