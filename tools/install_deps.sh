@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what minilm needs to build and test on Debian 12 (run as root, or it uses sudo),
-# then places the real all-MiniLM-L6-v2 model folder (tools/fetch_model.sh) and the multilingual
-# test folders (tools/fetch_multilingual.sh).
+# then places the real all-MiniLM-L6-v2 model folder (tools/fetch_model.sh). The tests' multilingual
+# folders come from tools/fetch_multilingual.sh, which tools/test.sh runs.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 
@@ -13,4 +13,3 @@ packages=(
 )
 "$here/apt_install.sh" "${packages[@]}"
 "$here/fetch_model.sh"
-"$here/fetch_multilingual.sh"

