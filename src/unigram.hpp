@@ -1,10 +1,10 @@
 // src/unigram.hpp: the SentencePiece Unigram tokenizer of XLM-RoBERTa and its kin, as Hugging
 // Face tokenizers runs it: the model, its pipeline settings, and the hot path.
 //
-// Internal to the library. The loaders fill a unigram_model and check it once:
-// src/tokenizer_files.cpp from tokenizer.json, src/sentencepiece_model.cpp from a
-// sentencepiece.bpe.model; src/unigram.cpp tokenizes with it. After load it is immutable and
-// shared between threads.
+// Internal to the library. The loaders of src/unigram_files.cpp fill a unigram_model and check
+// it once, from tokenizer.json or from a sentencepiece.bpe.model (read by
+// src/sentencepiece_model.cpp); src/unigram.cpp tokenizes with it. After load it is immutable
+// and shared between threads.
 //
 // Pipeline per text (tokenizers' order):
 //   split out the added tokens written in the raw text ("<s>", "<mask>"; lstrip / rstrip take
@@ -116,8 +116,8 @@ struct unigram_model {
 void check_keys(const json_value& obj, std::initializer_list<std::string_view> known);
 void read_template(tokenizer_model& m, const json_value& post_processor);
 
-// Loaders (src/unigram_files.cpp). Both fill m.unigram (and the template, pad id and vocabulary size of m) or throw
-// minilm::error naming the file and the field or byte offset.
+// Loaders (src/unigram_files.cpp). Both fill m.unigram (and the template, pad id and vocabulary
+// size of m) or throw minilm::error naming the file and the field or byte offset.
 void load_unigram_json(tokenizer_model& m, const json_value& root, const std::string& source,
                        const model_folder& folder);
 void load_sentencepiece_folder(tokenizer_model& m, const model_folder& folder);

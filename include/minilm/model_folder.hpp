@@ -90,8 +90,9 @@ struct model_folder {
 };
 
 // Reads config.json, modules.json, sentence_bert_config.json, the pooling config and
-// config_sentence_transformers.json with simdjson and checks them for sizes minilm can use. Throws minilm::error naming the file
-// and the field. Does not open the weights: see minilm/weights.hpp.
+// config_sentence_transformers.json with simdjson and checks them for sizes minilm can use.
+// Throws minilm::error naming the file and the field. Does not open the weights: see
+// minilm/weights.hpp.
 MINILM_API model_folder read_model_folder(const std::filesystem::path& path);
 
 // Reads and checks just a config.json.
