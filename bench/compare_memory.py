@@ -3,7 +3,7 @@
 
   HF_HUB_OFFLINE=1 python bench/compare_memory.py --minilm-bin build/bench/bench_embed \\
       [--model models/random-bert-xlmr] [--onnx models/onnx/random-bert-xlmr/model.onnx] \\
-      [--processes 4] [--lines 0]
+      [--processes 4] [--lines 0] [--warm-lines 200] [--hf-tokenizer transformers|file]
 
 What a multi-worker server pays: N processes start at once, each loads the model folder and embeds
 the corpus (tests/data/tokenizer/corpus.txt.gz, every line, or the first --lines), one thread

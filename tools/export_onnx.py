@@ -81,15 +81,27 @@ def main():
     print(f"wrote {plain} ({plain.stat().st_size / 1e6:.1f} MB)")
 
     import onnxruntime as ort
-    feeds = {k: v.numpy() for k, v in zip(("input_ids", "attention_mask", "token_type_ids"), inputs)}
+    names = ("input_ids", "attention_mask", "token_type_ids")
+    # The traced inputs, and a batch of another size and length: the graph must not have kept the
+    # traced shapes.
+    other_texts = ["one", "a third sentence, in English, longer than both of the traced ones " * 3,
+                   "und ein vierter Satz auf Deutsch", "五つ目の文は日本語です。"]
+    other = tok(other_texts, padding=True, return_tensors="pt")
+    other_types = other["token_type_ids"] if "token_type_ids" in other else torch.zeros_like(other["input_ids"])
+    other_inputs = (other["input_ids"], other["attention_mask"], other_types)
+    with torch.no_grad():
+        other_expected = model(*other_inputs).numpy()
+    cases = [(f"{len(inputs[0])} x {inputs[0].shape[1]} tokens (traced)", inputs, expected),
+             (f"{len(other_inputs[0])} x {other_inputs[0].shape[1]} tokens", other_inputs, other_expected)]
 
     def check(path):
         sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-        got = sess.run(None, feeds)[0]
-        diff = float(np.abs(got - expected).max())
-        print(f"  {path.name}: max |diff| from PyTorch on 2 sentences = {diff:.2e}")
-        if diff > 1e-4:
-            sys.exit(f"{path.name} does not match PyTorch")
+        for what, case_inputs, case_expected in cases:
+            got = sess.run(None, {k: v.numpy() for k, v in zip(names, case_inputs)})[0]
+            diff = float(np.abs(got - case_expected).max()) if got.shape == case_expected.shape else float("inf")
+            print(f"  {path.name}: max |diff| from PyTorch on {what} = {diff:.2e}")
+            if diff > 1e-4:
+                sys.exit(f"{path.name} does not match PyTorch")
 
     check(plain)
 
