@@ -95,7 +95,8 @@ constexpr std::uintmax_t max_vocab_txt_bytes = (std::uintmax_t{1} << 23) + (std:
 
 void build_vocab(tokenizer_model& m, const std::vector<std::pair<std::string, std::int32_t>>& entries,
                  const std::string& prefix, const std::string& source) {
-  if (!m.vocab.build(entries)) {
+  std::vector<std::pair<std::string_view, std::int32_t>> views(entries.begin(), entries.end());
+  if (!m.vocab.build(views)) {
     throw error(errc::invalid_tokenizer, source + ": the vocabulary is too large (more than 2^23 bytes)");
   }
   std::vector<std::pair<std::string_view, std::int32_t>> whole, rest;

@@ -6,10 +6,12 @@
 // load() it is immutable and shared between threads.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -93,28 +95,46 @@ class vocab_trie {
   static constexpr std::uint32_t none = 0xFFFFFFFFu;
   static constexpr std::uint32_t max_nodes = 1u << 23;
 
-  // Returns false when the vocabulary needs more than max_nodes nodes.
-  bool build(const std::vector<std::pair<std::string, std::int32_t>>& entries) {
+  // Returns false when the vocabulary needs more than max_nodes nodes. Of entries with the same
+  // text the first one keeps it; each later one is reported in `duplicates` as (its index, the
+  // first one's index) when that is given.
+  //
+  // The entries are visited in byte order, so the nodes a token shares with the token before it
+  // are its longest common prefix: every other byte is a new node, no lookup is needed while
+  // building, and the edge table is allocated once at its final size.
+  bool build(std::span<const std::pair<std::string_view, std::int32_t>> entries,
+             std::vector<std::pair<std::size_t, std::size_t>>* duplicates = nullptr) {
     std::size_t n_bytes = 0;
     for (const auto& e : entries) n_bytes += e.first.size();
     if (n_bytes >= max_nodes) return false;
-    // Insert with room for every byte, then again into a table sized to the real edge count.
+    std::vector<std::uint32_t> order(entries.size());
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = static_cast<std::uint32_t>(i);
+    std::stable_sort(order.begin(), order.end(),
+                     [&](std::uint32_t a, std::uint32_t b) { return entries[a].first < entries[b].first; });
     std::vector<std::pair<std::uint32_t, std::uint32_t>> edges;  // (key, child)
-    resize(2 * n_bytes + 2);
+    edges.reserve(n_bytes);
     ids_.assign(1, -1);
-    for (const auto& [token, id] : entries) {
-      std::uint32_t node = root;
-      for (unsigned char c : token) {
-        std::uint32_t next = child(node, c);
-        if (next == none) {
-          next = static_cast<std::uint32_t>(ids_.size());
-          ids_.push_back(-1);
-          insert(key(node, c), next);
-          edges.emplace_back(key(node, c), next);
-        }
-        node = next;
+    std::vector<std::uint32_t> path(1, root);  // path[d]: the node of the previous token's first d bytes
+    std::string_view previous;
+    std::size_t first_of_run = 0;  // where in `order` the entries with the previous text start
+    for (std::size_t k = 0; k < order.size(); ++k) {
+      const auto& [token, id] = entries[order[k]];
+      std::size_t common = 0;
+      while (common < token.size() && common < previous.size() && token[common] == previous[common]) ++common;
+      if (k > 0 && common == token.size() && common == previous.size()) {
+        if (duplicates != nullptr) duplicates->emplace_back(order[k], order[first_of_run]);
+        continue;
       }
-      if (ids_[node] < 0) ids_[node] = id;  // the first of duplicated tokens wins
+      path.resize(common + 1);
+      for (std::size_t d = common; d < token.size(); ++d) {
+        const auto next = static_cast<std::uint32_t>(ids_.size());
+        ids_.push_back(-1);
+        edges.emplace_back(key(path[d], static_cast<unsigned char>(token[d])), next);
+        path.push_back(next);
+      }
+      ids_[path[token.size()]] = id;
+      first_of_run = k;
+      previous = token;
     }
     resize(2 * edges.size() + 2);
     for (const auto& [k, next] : edges) insert(k, next);

@@ -397,15 +397,12 @@ void unigram_model::add_piece(std::string_view piece, double score) {
   scores.push_back(score);
 }
 
-bool unigram_model::build() {
-  std::vector<std::pair<std::string, std::int32_t>> entries;
-  std::vector<std::pair<std::string_view, std::int32_t>> views;
+bool unigram_model::build(std::vector<std::pair<std::size_t, std::size_t>>& duplicates) {
+  std::vector<std::pair<std::string_view, std::int32_t>> entries;
   entries.reserve(size());
-  views.reserve(size());
   double min_score = 0;
   for (std::size_t i = 0; i < size(); ++i) {
-    entries.emplace_back(std::string(piece(i)), static_cast<std::int32_t>(i));
-    views.emplace_back(piece(i), static_cast<std::int32_t>(i));
+    entries.emplace_back(piece(i), static_cast<std::int32_t>(i));
     min_score = i == 0 ? scores[i] : std::min(min_score, scores[i]);
   }
   unk_score = min_score - 10.0;
@@ -414,8 +411,9 @@ bool unigram_model::build() {
     std::size_t len = 0;
     ascii_kept[c] = charsmap.transform(std::string_view(&ch, 1), &len) == nullptr;
   }
-  by_piece.build(views);
-  return trie.build(entries);
+  if (!trie.build(entries, &duplicates)) return false;
+  if (duplicates.empty()) by_piece.build(entries);
+  return true;
 }
 
 // The normalizer steps in order, each from `tmp` into `out`.

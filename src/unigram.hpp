@@ -96,10 +96,11 @@ struct unigram_model {
     return std::string_view(pool).substr(offsets[id], offsets[id + 1] - offsets[id]);
   }
 
-  // Loading: append pieces, set the charsmap, then build() the lookup tables (false when the
-  // trie would be too large); the caller has checked the scores and that pieces are unique.
+  // Loading: append pieces, set the charsmap, then build() the lookup tables: false when the
+  // trie would be too large; pieces that repeat an earlier one are listed in `duplicates` as
+  // (index, the first one's index), and the tables are then not usable.
   void add_piece(std::string_view piece, double score);
-  bool build();
+  bool build(std::vector<std::pair<std::size_t, std::size_t>>& duplicates);
   // Runs the normalizer steps over `text` (valid UTF-8) into `out`; `tmp` is scratch.
   void normalize(std::string_view text, std::string& out, std::string& tmp) const;
   // The charsmap step: appends the normalized form of `text` to `out`.

@@ -22,7 +22,6 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <unordered_map>
 #include <utility>
 
 #include "json.hpp"
@@ -109,13 +108,13 @@ std::optional<config_token> special_token(const folder_settings& f, std::string_
 // Checks that pieces are unique, then builds the lookup tables.
 void finish_vocabulary(unigram_model& u, const std::function<void(std::size_t, std::size_t)>& duplicate,
                        const std::string& source) {
-  std::unordered_map<std::string_view, std::size_t> seen;
-  seen.reserve(u.size());
-  for (std::size_t i = 0; i < u.size(); ++i) {
-    auto [it, fresh] = seen.emplace(u.piece(i), i);
-    if (!fresh) duplicate(i, it->second);
+  std::vector<std::pair<std::size_t, std::size_t>> duplicates;
+  if (!u.build(duplicates)) throw error(errc::invalid_tokenizer, source + ": the vocabulary is too large (more than 2^23 bytes)");
+  if (!duplicates.empty()) {
+    // The one a reader meets first: the duplicate with the lowest index.
+    const auto first = *std::min_element(duplicates.begin(), duplicates.end());
+    duplicate(first.first, first.second);
   }
-  if (!u.build()) throw error(errc::invalid_tokenizer, source + ": the vocabulary is too large (more than 2^23 bytes)");
 }
 
 // model.vocab: [[piece, score], ...]. Read from simdjson directly: 250,000 entries.
