@@ -7,10 +7,9 @@
 // encode() call, reusing one workspace. The last pass's embeddings go to OUT as raw little-endian
 // float32 (n_texts x dimension); stdout gets one JSON object:
 //   {"times_ms": [...], "open_ms": load time, "first_ms": load + first text's embedding,
-//    "peak_rss_kb": peak resident set at exit}
+//    "peak_rss_kb": peak resident set (VmHWM) at exit}
 // With --hold the process then waits, model loaded, until its stdin is closed, so that a caller
 // can read its memory from /proc (bench/compare_memory.py).
-#include <sys/resource.h>
 
 #include <chrono>
 #include <cstdio>
@@ -28,6 +27,16 @@ namespace {
 
 double ms_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// The process's peak resident set, kB: VmHWM of /proc/self/status, which starts afresh at exec
+// (getrusage's ru_maxrss would carry the peak of a parent that forked this process).
+long peak_rss_kb() {
+  std::ifstream status("/proc/self/status");
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::strtol(line.c_str() + 6, nullptr, 10);
+  }
+  return -1;
 }
 
 [[noreturn]] void usage() {
@@ -99,9 +108,7 @@ int main(int argc, char** argv) try {
     pass();
     json << (r ? ", " : "") << ms_since(t0);
   }
-  rusage usage_info{};
-  getrusage(RUSAGE_SELF, &usage_info);
-  json << "], \"open_ms\": " << open_ms << ", \"first_ms\": " << first_ms << ", \"peak_rss_kb\": " << usage_info.ru_maxrss
+  json << "], \"open_ms\": " << open_ms << ", \"first_ms\": " << first_ms << ", \"peak_rss_kb\": " << peak_rss_kb()
        << "}";
   std::ofstream(out_path, std::ios::binary)
       .write(reinterpret_cast<const char*>(out.data()), static_cast<std::streamsize>(out.size() * sizeof(float)));
