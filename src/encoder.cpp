@@ -10,6 +10,7 @@
 #endif
 
 #include "bert.hpp"
+#include "gemm.hpp"
 #include "minilm/safetensors.hpp"
 #include "minilm/weights.hpp"
 
@@ -290,6 +291,7 @@ workspace::workspace(workspace&&) noexcept = default;
 workspace& workspace::operator=(workspace&&) noexcept = default;
 
 encoder encoder::load(const std::filesystem::path& path, const encoder_options& options) {
+  detail::gemm_isa_override();  // a MINILM_ISA the processor cannot run is an error here, not a silent fallback
   model_folder folder = read_model_folder(path);
   if (options.max_seq_length != 0) {
     if (options.max_seq_length < 2 || options.max_seq_length > static_cast<std::size_t>(folder.config.max_tokens())) {

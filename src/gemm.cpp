@@ -8,9 +8,12 @@
 #include <cassert>
 #include <cmath>
 #include <cstddef>
+#include <cstdlib>
 #include <cstring>
+#include <string>
 
 #include "aligned_buffer.hpp"
+#include "minilm/error.hpp"
 
 #if defined(MINILM_GEMM_EMULATE_SIMD)
 // Test builds only: the AVX2, AVX-512 and NEON code compiled over SIMDe's portable versions of
@@ -300,12 +303,43 @@ bool gemm_isa_supported(gemm_isa isa) noexcept {
 
 gemm_isa best_gemm_isa() noexcept {
   static const gemm_isa best = [] {
+    try {
+      if (const auto chosen = gemm_isa_override()) return *chosen;
+    } catch (const error&) {
+      // encoder::load() reports a bad MINILM_ISA; here the best kernel stands.
+    }
     for (gemm_isa isa : {gemm_isa::avx512, gemm_isa::avx2, gemm_isa::neon}) {
       if (gemm_isa_supported(isa)) return isa;
     }
     return gemm_isa::scalar;
   }();
   return best;
+}
+
+std::optional<gemm_isa> gemm_isa_named(std::string_view name) noexcept {
+  for (gemm_isa isa : {gemm_isa::scalar, gemm_isa::avx2, gemm_isa::avx512, gemm_isa::neon}) {
+    if (name == gemm_isa_name(isa)) return isa;
+  }
+  return std::nullopt;
+}
+
+std::optional<gemm_isa> gemm_isa_override() {
+  const char* value = std::getenv("MINILM_ISA");
+  if (value == nullptr || *value == '\0') return std::nullopt;
+  std::string runnable;
+  for (gemm_isa isa : {gemm_isa::scalar, gemm_isa::avx2, gemm_isa::avx512, gemm_isa::neon}) {
+    if (gemm_isa_supported(isa)) runnable += std::string(runnable.empty() ? "" : ", ") + gemm_isa_name(isa);
+  }
+  const auto isa = gemm_isa_named(value);
+  if (!isa) {
+    throw error(errc::invalid_argument, std::string("MINILM_ISA=") + value +
+                                            ": not a kernel name (scalar, avx2, avx512, neon); this processor runs " + runnable);
+  }
+  if (!gemm_isa_supported(*isa)) {
+    throw error(errc::invalid_argument, std::string("MINILM_ISA=") + value +
+                                            ": this build or processor cannot run that kernel; it runs " + runnable);
+  }
+  return isa;
 }
 
 const char* gemm_isa_name(gemm_isa isa) noexcept {

@@ -29,6 +29,8 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
+#include <string_view>
 
 #include "minilm/version.hpp"
 #include "thread_pool.hpp"
@@ -84,9 +86,16 @@ void softmax_columns(float* s, std::size_t ld, std::size_t rows, std::size_t col
 
 // Whether this build carries isa and this processor runs it.
 bool gemm_isa_supported(gemm_isa isa) noexcept;
-// The fastest supported one (AVX-512F, then AVX2+FMA, then scalar, on x86-64).
+// The one dense() uses: the kernel MINILM_ISA names, when it is set and supported (for tests
+// and bug reports); else the fastest supported one (AVX-512F, then AVX2+FMA, then scalar, on
+// x86-64). Read once.
 gemm_isa best_gemm_isa() noexcept;
 const char* gemm_isa_name(gemm_isa isa) noexcept;
+// The instruction set called `name` ("scalar", "avx2", "avx512", "neon"), or nullopt.
+std::optional<gemm_isa> gemm_isa_named(std::string_view name) noexcept;
+// MINILM_ISA's kernel, nullopt when the variable is unset or empty. A name it does not know, or
+// a kernel this build or processor cannot run, is errc::invalid_argument saying which ones it can.
+std::optional<gemm_isa> gemm_isa_override();
 
 }  // namespace detail
 MINILM_END_NAMESPACE

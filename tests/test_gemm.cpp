@@ -6,17 +6,20 @@
 // portable intrinsics (Debian package libsimde-dev), which runs the AVX2, AVX-512 and NEON code
 // on any x86-64 processor:
 //   g++ -std=c++20 -O1 -DMINILM_GEMM_EMULATE_SIMD -Iinclude -Isrc -Itests -pthread -o test_gemm_emulated
-//       tests/test_gemm.cpp src/gemm.cpp tests/doctest_main.cpp && ./test_gemm_emulated
+//       tests/test_gemm.cpp src/gemm.cpp src/error.cpp tests/doctest_main.cpp && ./test_gemm_emulated
 #include <doctest/doctest.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "gemm.hpp"
+#include "minilm/error.hpp"
 
 using minilm::detail::dense_args;
 using minilm::detail::gemm_isa;
@@ -329,5 +332,43 @@ TEST_CASE("dense: a row's result is bitwise the same in any batch, at any positi
         }
       }
     }
+  }
+}
+
+TEST_CASE("MINILM_ISA picks a kernel by name; a name that is none, or a kernel the processor lacks, is an error") {
+  const char* before = std::getenv("MINILM_ISA");
+  const std::string saved = before != nullptr ? before : "";
+  auto override_with = [](const char* value) {
+    ::setenv("MINILM_ISA", value, 1);
+    return minilm::detail::gemm_isa_override();
+  };
+  auto message_for = [&](const char* value) {
+    try {
+      override_with(value);
+    } catch (const minilm::error& e) {
+      CHECK(e.code() == minilm::errc::invalid_argument);
+      return std::string(e.what());
+    }
+    FAIL("no error for MINILM_ISA=" << value);
+    return std::string();
+  };
+
+  CHECK(override_with("scalar") == gemm_isa::scalar);
+  CHECK(override_with("") == std::nullopt);
+  CHECK(message_for("avx3").find("MINILM_ISA=avx3: not a kernel name (scalar, avx2, avx512, neon)") != std::string::npos);
+  for (gemm_isa isa : {gemm_isa::avx2, gemm_isa::avx512, gemm_isa::neon}) {
+    const char* name = minilm::detail::gemm_isa_name(isa);
+    if (minilm::detail::gemm_isa_supported(isa)) {
+      CHECK(override_with(name) == isa);
+    } else {
+      const std::string m = message_for(name);
+      INFO(m);
+      CHECK(m.find("cannot run that kernel; it runs scalar") != std::string::npos);
+    }
+  }
+  if (before != nullptr) {
+    ::setenv("MINILM_ISA", saved.c_str(), 1);
+  } else {
+    ::unsetenv("MINILM_ISA");
   }
 }
