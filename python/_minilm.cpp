@@ -29,8 +29,8 @@ using namespace nb::literals;
 
 namespace {
 
-// minilm.Error and its two kinds, made once at import and kept for the process's life.
-PyObject* error_class = nullptr;
+// minilm.ModelError and minilm.InputError (python/minilm/_errors.py), which minilm/__init__.py hands
+// over at import (register_errors) and which are kept for the process's life.
 PyObject* model_error_class = nullptr;  // also an OSError: the model folder cannot be used
 PyObject* input_error_class = nullptr;  // also a ValueError: a text or an argument cannot be used
 
@@ -40,21 +40,40 @@ bool is_input_error(minilm::errc code) {
 
 void raise_error(const minilm::error& e) {
   PyObject* cls = is_input_error(e.code()) ? input_error_class : model_error_class;
+  if (!cls) cls = PyExc_RuntimeError;
   const std::string_view what = e.what();
   nb::object message = nb::steal(PyUnicode_DecodeUTF8(what.data(), static_cast<Py_ssize_t>(what.size()), "backslashreplace"));
   if (!message.is_valid()) return;
   nb::object exc = nb::steal(PyObject_CallOneArg(cls, message.ptr()));
   if (!exc.is_valid()) return;
-  exc.attr("code") = minilm::errc_name(e.code());
-  exc.attr("text_index") = e.text_index() ? nb::cast(*e.text_index()) : nb::none();
+  if (cls != PyExc_RuntimeError) {
+    exc.attr("code") = minilm::errc_name(e.code());
+    exc.attr("text_index") = e.text_index() ? nb::cast(*e.text_index()) : nb::none();
+  }
   PyErr_SetObject(cls, exc.ptr());
 }
 
-PyObject* new_error_class(nb::module_& m, const char* name, nb::handle bases, const char* doc) {
-  PyObject* cls = PyErr_NewExceptionWithDoc((std::string("minilm.") + name).c_str(), doc, bases.ptr(), nullptr);
-  if (!cls) throw nb::python_error();
-  m.attr(name) = nb::borrow(cls);  // the module's reference; `cls` itself is never released
-  return cls;
+void register_errors(nb::type_object model_error, nb::type_object input_error) {
+  Py_XDECREF(model_error_class);
+  Py_XDECREF(input_error_class);
+  model_error_class = nb::borrow(model_error).release().ptr();
+  input_error_class = nb::borrow(input_error).release().ptr();
+}
+
+// A Python string as UTF-8, valid while `text` lives. `what` names it in the errors ("text 3",
+// "prompt"); a text's position in its list is `index`.
+std::string_view utf8_of(PyObject* text, const std::string& what, std::optional<std::size_t> index = std::nullopt) {
+  if (!PyUnicode_Check(text)) throw nb::type_error((what + " is " + Py_TYPE(text)->tp_name + ", not str").c_str());
+  Py_ssize_t size = 0;
+  const char* utf8 = PyUnicode_AsUTF8AndSize(text, &size);
+  if (utf8) return {utf8, static_cast<std::size_t>(size)};
+  PyErr_Clear();  // a lone surrogate ("\ud800"), which has no UTF-8 form
+  Py_ssize_t at = 0;
+  const Py_ssize_t length = PyUnicode_GetLength(text);
+  while (at < length && !(PyUnicode_ReadChar(text, at) >= 0xD800 && PyUnicode_ReadChar(text, at) <= 0xDFFF)) ++at;
+  const std::string message = "not valid Unicode: a lone surrogate at character " + std::to_string(at);
+  if (index) throw minilm::error(minilm::errc::invalid_text, message).in_text(*index);
+  throw minilm::error(minilm::errc::invalid_text, what + ": " + message);
 }
 
 // The texts of one call: UTF-8 views into the str objects, which `keep` holds alive while the GIL
@@ -64,7 +83,7 @@ struct texts_view {
   std::vector<std::string_view> views;
 };
 
-texts_view read_texts(nb::handle texts) {
+texts_view read_texts(const nb::list& texts) {
   nb::object seq = nb::steal(PySequence_Fast(texts.ptr(), "texts must be a list of str"));
   if (!seq.is_valid()) throw nb::python_error();
   const Py_ssize_t n = PySequence_Fast_GET_SIZE(seq.ptr());
@@ -73,31 +92,18 @@ texts_view read_texts(nb::handle texts) {
   t.keep.reserve(static_cast<std::size_t>(n));
   t.views.reserve(static_cast<std::size_t>(n));
   for (Py_ssize_t i = 0; i < n; ++i) {
-    PyObject* item = items[i];
     const auto index = static_cast<std::size_t>(i);
-    if (!PyUnicode_Check(item)) {
-      throw nb::type_error(("text " + std::to_string(index) + " is " + Py_TYPE(item)->tp_name + ", not str").c_str());
-    }
-    Py_ssize_t size = 0;
-    const char* utf8 = PyUnicode_AsUTF8AndSize(item, &size);
-    if (!utf8) {  // a lone surrogate ("\ud800"), which has no UTF-8 form
-      PyErr_Clear();
-      Py_ssize_t at = 0;
-      const Py_ssize_t length = PyUnicode_GetLength(item);
-      while (at < length && !(PyUnicode_ReadChar(item, at) >= 0xD800 && PyUnicode_ReadChar(item, at) <= 0xDFFF)) ++at;
-      throw minilm::error(minilm::errc::invalid_text, "not valid Unicode: a lone surrogate at character " + std::to_string(at))
-          .in_text(index);
-    }
-    t.keep.push_back(nb::borrow(item));
-    t.views.emplace_back(utf8, static_cast<std::size_t>(size));
+    t.views.push_back(utf8_of(items[i], "text " + std::to_string(index), index));
+    t.keep.push_back(nb::borrow(items[i]));
   }
   return t;
 }
 
-minilm::encode_options prompt_options(std::optional<std::string> prompt_name, std::optional<std::string> prompt) {
+// The prompt arguments of a call.
+minilm::encode_options prompt_options(const std::optional<nb::str>& prompt_name, const std::optional<nb::str>& prompt) {
   minilm::encode_options o;
-  o.prompt_name = std::move(prompt_name);
-  o.prompt = std::move(prompt);
+  if (prompt_name) o.prompt_name = std::string(utf8_of(prompt_name->ptr(), "prompt_name"));
+  if (prompt) o.prompt = std::string(utf8_of(prompt->ptr(), "prompt"));
   return o;
 }
 
@@ -144,7 +150,7 @@ class model {
     encoder_ = std::move(replacement);
   }
 
-  void encode_into(nb::handle texts, float_rows out, std::optional<std::string> prompt_name, std::optional<std::string> prompt) const {
+  void encode_into(const nb::list& texts, float_rows out, const std::optional<nb::str>& prompt_name, const std::optional<nb::str>& prompt) const {
     const auto encoder = get();
     const texts_view t = read_texts(texts);
     if (out.shape(0) != t.views.size() || out.shape(1) != encoder->dimension()) {
@@ -153,16 +159,16 @@ class model {
                               std::to_string(t.views.size()) + " texts need (" + std::to_string(t.views.size()) + ", " +
                               std::to_string(encoder->dimension()) + ")");
     }
-    const minilm::encode_options options = prompt_options(std::move(prompt_name), std::move(prompt));
+    const minilm::encode_options options = prompt_options(prompt_name, prompt);
     nb::gil_scoped_release release;
     encoder->encode(t.views, std::span<float>(out.data(), out.size()), options);
   }
 
   // Every token's last hidden state: (states, offsets), text i's rows states[offsets[i]:offsets[i+1]].
-  nb::tuple encode_tokens(nb::handle texts, std::optional<std::string> prompt_name, std::optional<std::string> prompt) const {
+  nb::tuple encode_tokens(const nb::list& texts, const std::optional<nb::str>& prompt_name, const std::optional<nb::str>& prompt) const {
     const auto encoder = get();
     const texts_view t = read_texts(texts);
-    minilm::encode_options options = prompt_options(std::move(prompt_name), std::move(prompt));
+    minilm::encode_options options = prompt_options(prompt_name, prompt);
     options.token_states = true;
     minilm::embeddings e;
     {
@@ -176,11 +182,10 @@ class model {
     return nb::make_tuple(array, e.token_offsets);
   }
 
-  std::vector<std::vector<std::int32_t>> tokenize(nb::handle texts, std::optional<std::string> prompt_name,
-                                                  std::optional<std::string> prompt) const {
+  std::vector<std::vector<std::int32_t>> tokenize(const nb::list& texts, const std::optional<nb::str>& prompt_name, const std::optional<nb::str>& prompt) const {
     const auto encoder = get();
     const texts_view t = read_texts(texts);
-    const minilm::encode_options options = prompt_options(std::move(prompt_name), std::move(prompt));
+    const minilm::encode_options options = prompt_options(prompt_name, prompt);
     minilm::packed_batch batch;
     {
       nb::gil_scoped_release release;
@@ -194,8 +199,8 @@ class model {
     return ids;
   }
 
-  std::size_t prompt_length(std::optional<std::string> prompt_name, std::optional<std::string> prompt) const {
-    return get()->prompt_length(prompt_options(std::move(prompt_name), std::move(prompt)));
+  std::size_t prompt_length(const std::optional<nb::str>& prompt_name, const std::optional<nb::str>& prompt) const {
+    return get()->prompt_length(prompt_options(prompt_name, prompt));
   }
 
   nb::dict prompts() const {
@@ -216,16 +221,10 @@ class model {
 
 NB_MODULE(_minilm, m) {
   m.doc() = "minilm's extension module; use the minilm package (minilm.Encoder).";
-  m.attr("__version__") = MINILM_VERSION_STRING;
-
-  error_class = new_error_class(m, "Error", PyExc_Exception,
-                                "Any error minilm reports. .code names its kind (\"io\", \"invalid_config\", "
-                                "\"invalid_text\", ...); .text_index is the position of the text at fault, or None.");
-  model_error_class = new_error_class(m, "ModelError", nb::make_tuple(nb::handle(error_class), nb::handle(PyExc_OSError)),
-                                      "The model cannot be found or used: a missing or malformed file, a field or "
-                                      "tensor minilm cannot use. Also an OSError.");
-  input_error_class = new_error_class(m, "InputError", nb::make_tuple(nb::handle(error_class), nb::handle(PyExc_ValueError)),
-                                      "A text or an argument cannot be used. Also a ValueError.");
+  m.attr("version") = MINILM_VERSION_STRING;
+  m.def("register_errors", &register_errors, "model_error"_a, "input_error"_a,
+        "The classes minilm's errors are raised as: ModelError for a model that cannot be used, InputError for a "
+        "text or an argument (minilm/_errors.py).");
   nb::register_exception_translator([](const std::exception_ptr& p, void*) {
     try {
       std::rethrow_exception(p);

@@ -6,7 +6,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 
 packages=(
-  g++ meson ninja-build pkg-config cmake git python3 python3-pip python3-numpy
+  g++ meson ninja-build pkg-config cmake git python3 python3-pip python3-numpy python3-venv python3-dev
   libeigen3-dev libsimdjson-dev unicode-data zlib1g-dev
   doctest-dev libbenchmark-dev
   libsentencepiece-dev

