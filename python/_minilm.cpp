@@ -8,6 +8,7 @@
 #include <nanobind/nanobind.h>
 #include <nanobind/ndarray.h>
 #include <nanobind/stl/optional.h>
+#include <nanobind/stl/pair.h>
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
 
@@ -83,7 +84,7 @@ struct texts_view {
   std::vector<std::string_view> views;
 };
 
-texts_view read_texts(const nb::list& texts) {
+texts_view read_texts(const nb::typed<nb::list, nb::str>& texts) {
   nb::object seq = nb::steal(PySequence_Fast(texts.ptr(), "texts must be a list of str"));
   if (!seq.is_valid()) throw nb::python_error();
   const Py_ssize_t n = PySequence_Fast_GET_SIZE(seq.ptr());
@@ -150,7 +151,7 @@ class model {
     encoder_ = std::move(replacement);
   }
 
-  void encode_into(const nb::list& texts, float_rows out, const std::optional<nb::str>& prompt_name, const std::optional<nb::str>& prompt) const {
+  void encode_into(const nb::typed<nb::list, nb::str>& texts, float_rows out, const std::optional<nb::str>& prompt_name, const std::optional<nb::str>& prompt) const {
     const auto encoder = get();
     const texts_view t = read_texts(texts);
     if (out.shape(0) != t.views.size() || out.shape(1) != encoder->dimension()) {
@@ -165,7 +166,7 @@ class model {
   }
 
   // Every token's last hidden state: (states, offsets), text i's rows states[offsets[i]:offsets[i+1]].
-  nb::tuple encode_tokens(const nb::list& texts, const std::optional<nb::str>& prompt_name, const std::optional<nb::str>& prompt) const {
+  std::pair<owned_rows, std::vector<std::size_t>> encode_tokens(const nb::typed<nb::list, nb::str>& texts, const std::optional<nb::str>& prompt_name, const std::optional<nb::str>& prompt) const {
     const auto encoder = get();
     const texts_view t = read_texts(texts);
     minilm::encode_options options = prompt_options(prompt_name, prompt);
@@ -179,10 +180,10 @@ class model {
     auto* states = new std::vector<float>(std::move(e.token_states));
     nb::capsule owner(states, [](void* p) noexcept { delete static_cast<std::vector<float>*>(p); });
     owned_rows array(states->data(), {states->size() / dim, dim}, owner);
-    return nb::make_tuple(array, e.token_offsets);
+    return {array, std::move(e.token_offsets)};
   }
 
-  std::vector<std::vector<std::int32_t>> tokenize(const nb::list& texts, const std::optional<nb::str>& prompt_name, const std::optional<nb::str>& prompt) const {
+  std::vector<std::vector<std::int32_t>> tokenize(const nb::typed<nb::list, nb::str>& texts, const std::optional<nb::str>& prompt_name, const std::optional<nb::str>& prompt) const {
     const auto encoder = get();
     const texts_view t = read_texts(texts);
     const minilm::encode_options options = prompt_options(prompt_name, prompt);
@@ -203,8 +204,8 @@ class model {
     return get()->prompt_length(prompt_options(prompt_name, prompt));
   }
 
-  nb::dict prompts() const {
-    nb::dict d;
+  nb::typed<nb::dict, nb::str, nb::str> prompts() const {
+    nb::typed<nb::dict, nb::str, nb::str> d;
     for (const auto& p : get()->folder().prompts) d[nb::str(p.name.c_str())] = nb::str(p.text.c_str());
     return d;
   }

@@ -154,7 +154,8 @@ class Encoder:
                 norms = np.linalg.norm(out, axis=1, keepdims=True)
                 np.divide(out, np.maximum(norms, np.float32(1e-12)), out=out)
             if single:
-                return out[0]
+                vector: npt.NDArray[np.float32] = out[0]
+                return vector
             return out if convert_to_numpy else list(out)
         if output_value == "token_embeddings":
             rows: list[npt.NDArray[np.float32]] = []
@@ -180,7 +181,8 @@ class Encoder:
             raise _input_error(f"similarity needs vectors of one length, not shapes {a2.shape} and {b2.shape}")
         a2 = a2 / np.maximum(np.linalg.norm(a2, axis=1, keepdims=True), np.float32(1e-12))
         b2 = b2 / np.maximum(np.linalg.norm(b2, axis=1, keepdims=True), np.float32(1e-12))
-        return a2 @ b2.T
+        cosines: npt.NDArray[np.float32] = a2 @ b2.T
+        return cosines
 
     def get_sentence_embedding_dimension(self) -> int:
         """The length of one embedding: 384 for all-MiniLM-L6-v2."""
@@ -240,7 +242,7 @@ def _batches(n: int, batch_size: int, show_progress_bar: bool) -> Iterator[int]:
         yield from starts
         return
     try:
-        from tqdm.auto import tqdm
+        from tqdm.auto import tqdm  # type: ignore[import-untyped]
     except ImportError:
         tqdm = None
     if tqdm is not None:

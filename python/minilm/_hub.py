@@ -28,7 +28,7 @@ def cache_dir() -> Path:
     return base / "huggingface" / "hub"
 
 
-def resolve(model: str | os.PathLike, revision: str | None = None, cache: str | None = None) -> str:
+def resolve(model: str | os.PathLike[str], revision: str | None = None, cache: str | None = None) -> str:
     """The folder to open for `model`: itself when it is a folder, else its snapshot in the hub cache.
 
     A bare name ("all-MiniLM-L6-v2") is also looked up as "sentence-transformers/<name>", as

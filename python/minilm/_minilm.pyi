@@ -23,17 +23,17 @@ class Model:
         Maps the folder's model.safetensors read-only and loads its tokenizer. threads: per call, the caller's included; 0 is one per hardware thread. normalize, pooling ("mean", "cls", "max", "mean_sqrt_len"), max_seq_length (0): None or 0 take the folder's values.
         """
 
-    def encode_into(self, texts: list, out: Annotated[NDArray[numpy.float32], dict(shape=(None, None), order='C', device='cpu')], prompt_name: str | None = None, prompt: str | None = None) -> None:
+    def encode_into(self, texts: list[str], out: Annotated[NDArray[numpy.float32], dict(shape=(None, None), order='C', device='cpu')], prompt_name: str | None = None, prompt: str | None = None) -> None:
         """
         Writes the embeddings of texts (a list of str) into out, a C-contiguous float32 array of shape (len(texts), dimension).
         """
 
-    def encode_tokens(self, texts: list, prompt_name: str | None = None, prompt: str | None = None) -> tuple:
+    def encode_tokens(self, texts: list[str], prompt_name: str | None = None, prompt: str | None = None) -> tuple[Annotated[NDArray[numpy.float32], dict(shape=(None, None))], list[int]]:
         """
         (states, offsets): every token's last hidden state, (n_tokens, dimension) float32, text i's rows states[offsets[i]:offsets[i + 1]].
         """
 
-    def tokenize(self, texts: list, prompt_name: str | None = None, prompt: str | None = None) -> list[list[int]]:
+    def tokenize(self, texts: list[str], prompt_name: str | None = None, prompt: str | None = None) -> list[list[int]]:
         """
         The ids the model is fed for each text, special tokens and prompt included, truncated to max_seq_length.
         """
@@ -71,7 +71,7 @@ class Model:
     def model_type(self) -> str: ...
 
     @property
-    def prompts(self) -> dict:
+    def prompts(self) -> dict[str, str]:
         """The folder's named prompts, name -> text."""
 
     @property
