@@ -90,7 +90,7 @@ class Encoder:
         )
 
     @overload
-    def encode(
+    def encode(  # type: ignore[overload-overlap]  # a str is a Sequence[str] too; this one comes first
         self,
         sentences: str,
         batch_size: int = ...,
@@ -101,6 +101,33 @@ class Encoder:
         convert_to_numpy: bool = ...,
         show_progress_bar: bool = ...,
     ) -> npt.NDArray[np.float32]: ...
+
+    @overload
+    def encode(
+        self,
+        sentences: Sequence[str],
+        batch_size: int = ...,
+        normalize_embeddings: bool | None = ...,
+        prompt_name: str | None = ...,
+        prompt: str | None = ...,
+        output_value: Literal["sentence_embedding"] = ...,
+        convert_to_numpy: Literal[True] = ...,
+        show_progress_bar: bool = ...,
+    ) -> npt.NDArray[np.float32]: ...
+
+    @overload
+    def encode(
+        self,
+        sentences: Sequence[str],
+        batch_size: int = ...,
+        normalize_embeddings: bool | None = ...,
+        prompt_name: str | None = ...,
+        prompt: str | None = ...,
+        *,
+        output_value: Literal["token_embeddings"],
+        convert_to_numpy: bool = ...,
+        show_progress_bar: bool = ...,
+    ) -> list[npt.NDArray[np.float32]]: ...
 
     @overload
     def encode(
