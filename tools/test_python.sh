@@ -66,7 +66,8 @@ wheel() {
     "$out/venv-build/bin/python" -m build --wheel --outdir "$out/dist" "$root" &&
     PATH="$out/venv-build/bin:$PATH" "$out/venv-build/bin/auditwheel" repair --wheel-dir "$out/wheelhouse" "$out"/dist/*.whl &&
     "$python" -m venv "$out/venv" &&
-    "$out/venv/bin/pip" install --quiet "$out"/wheelhouse/*.whl pytest fastapi uvicorn uvicorn-worker gunicorn nanobind
+    "$out/venv/bin/pip" install --quiet "$out"/wheelhouse/*.whl pytest fastapi uvicorn uvicorn-worker gunicorn nanobind \
+      "ray[data]==2.60.0"
 }
 step "python -m build --wheel, auditwheel repair, install in a fresh venv" wheel
 
@@ -100,7 +101,7 @@ step "the repaired wheel runs without the system's libsimdjson" without_system_s
 #    folder is not what gets imported).
 start=$SECONDS
 if [ -x "$out/venv/bin/python" ]; then
-  (cd "$out" && PATH="$out/venv/bin:$PATH" "$out/venv/bin/python" -m pytest "$root/tests/python" -p no:cacheprovider \
+  (cd "$out" && PATH="$out/venv/bin:$PATH" MINILM_REQUIRE_RAY=1 "$out/venv/bin/python" -m pytest "$root/tests/python" -p no:cacheprovider \
     -o junit_family=xunit1 --junitxml="$out/pytest.xml" -q -rs) || status=1
 fi
 if [ -f "$out/pytest.xml" ]; then
