@@ -1,15 +1,18 @@
 """Helpers for the Python package's tests: the goldens tools/make_encoder_goldens.py and
 tools/make_multilingual_goldens.py wrote with sentence-transformers (the same reader as
 tests/test_encoder_golden.hpp), the generated-weight folders of tests/test_encoder_shapes.cpp,
-and the multilingual folders tools/fetch_multilingual.sh builds."""
+the multilingual folders tools/fetch_multilingual.sh builds, a Hugging Face hub cache laid out
+around a model folder, and the listing that shows whether anything wrote under a folder."""
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
 import os
 import shutil
 from dataclasses import dataclass
+from fnmatch import fnmatch
 from pathlib import Path
 
 import numpy as np
@@ -184,3 +187,64 @@ def memory_owner_is_kept(a: np.ndarray) -> bool:
             return True  # the exporter (a memoryview of the extension's buffer) keeps it alive
         a = a.base
     return True
+
+
+def add_hub_snapshot(repo: Path, commit: str, folder: Path, replace: dict[str, bytes] | None = None) -> Path:
+    """`folder` as commit `commit` of a hub cache's repository folder `repo`
+    (<cache>/models--org--name), laid out as huggingface_hub lays it out:
+
+        blobs/<etag>                  each file once, named by its etag
+        snapshots/<commit>/<file>     a relative link to ../../blobs/<etag>, one more ../ per folder
+
+    A file stored in git LFS (folder's .gitattributes) has its sha256 as its etag, any other file
+    its git blob sha1. Files are hard-linked into blobs/ (copied across file systems); `replace`
+    gives other contents for some of them (relative paths). refs/ is the caller's. Returns the
+    snapshot folder."""
+    attributes = (folder / ".gitattributes").read_text().splitlines()
+    lfs_patterns = [line.split()[0] for line in attributes if "filter=lfs" in line]
+    replace = replace or {}
+    snapshot = repo / "snapshots" / commit
+    for file in sorted(path.relative_to(folder) for path in folder.rglob("*") if path.is_file()):
+        content = replace.get(file.as_posix())
+        if any(fnmatch(file.name, pattern) for pattern in lfs_patterns):
+            if content is None:
+                with open(folder / file, "rb") as f:
+                    etag = hashlib.file_digest(f, "sha256").hexdigest()
+            else:
+                etag = hashlib.sha256(content).hexdigest()
+        else:
+            data = (folder / file).read_bytes() if content is None else content
+            etag = hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+        blob = repo / "blobs" / etag
+        blob.parent.mkdir(parents=True, exist_ok=True)
+        if blob.exists():
+            pass
+        elif content is not None:
+            blob.write_bytes(content)
+        else:
+            try:
+                os.link(folder / file, blob)
+            except OSError:  # another file system
+                shutil.copyfile(folder / file, blob)
+        link = snapshot / file
+        link.parent.mkdir(parents=True, exist_ok=True)
+        link.symlink_to(os.path.relpath(blob, link.parent))
+    return snapshot
+
+
+def listing(root: Path) -> dict[str, tuple[int, int, int, str | None]]:
+    """Everything under root (links not followed): path -> (size, mtime_ns, inode, link target)."""
+    return {
+        str(path.relative_to(root)): (stat.st_size, stat.st_mtime_ns, stat.st_ino,
+                                      os.readlink(path) if path.is_symlink() else None)
+        for path in [root, *root.rglob("*")]
+        for stat in [path.lstat()]
+    }
+
+
+def assert_untouched(root: Path, before: dict[str, tuple[int, int, int, str | None]]) -> None:
+    """Nothing created, removed or changed under root since `before` (listing(root)), and no lock."""
+    after = listing(root)
+    changed = sorted(path for path in before.keys() | after.keys() if before.get(path) != after.get(path))
+    assert not changed, f"created, removed or changed under {root}: {changed}"
+    assert not list(root.rglob("*.lock"))

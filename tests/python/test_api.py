@@ -5,7 +5,6 @@ with, and finding a hub id in the local Hugging Face cache."""
 from __future__ import annotations
 
 import gc
-import hashlib
 import json
 import os
 import shutil
@@ -17,8 +16,11 @@ import pytest
 import minilm
 from support import (
     ENCODER_DATA,
+    add_hub_snapshot,
+    assert_untouched,
     build_shape_folder,
     compare,
+    listing,
     memory_owner_is_kept,
     multilingual_folder,
     read_golden,
@@ -374,38 +376,15 @@ MAIN_COMMIT = "c9745ed1d9f207416be6d2e6f8de32d1f16199bf"
 V2_COMMIT = "2b1d4e33e0cb8a29faa45d4a9c1f0e6d3b7a5c81"  # branch "v2": max_seq_length 128
 
 
-def add_snapshot(repo: Path, commit: str, files: dict[str, bytes]) -> None:
-    """A snapshot as huggingface_hub lays it out: every file a relative link into blobs/, named
-    by its sha256."""
-    for rel, content in files.items():
-        digest = hashlib.sha256(content).hexdigest()
-        blob = repo / "blobs" / digest
-        if not blob.exists():
-            blob.parent.mkdir(parents=True, exist_ok=True)
-            blob.write_bytes(content)
-        link = repo / "snapshots" / commit / rel
-        link.parent.mkdir(parents=True, exist_ok=True)
-        link.symlink_to(os.path.relpath(blob, link.parent))
-
-
-def listing(root: Path) -> list[tuple]:
-    """Every entry under root with what would show a write: size, mtime, link target."""
-    out = []
-    for entry in sorted(root.rglob("*")):
-        st = entry.lstat()
-        out.append((str(entry), st.st_size, st.st_mtime_ns, os.readlink(entry) if entry.is_symlink() else None))
-    return out
-
-
 @pytest.fixture(scope="module")
 def hub_cache(tmp_path_factory, model_path):
     """A hub cache holding all-MiniLM-L6-v2 at two commits: main, and branch v2."""
     cache = tmp_path_factory.mktemp("hub")
     repo = cache / ("models--" + HUB_ID.replace("/", "--"))
-    files = {p.relative_to(model_path).as_posix(): p.read_bytes() for p in model_path.rglob("*") if p.is_file()}
-    add_snapshot(repo, MAIN_COMMIT, files)
-    config = json.loads(files["sentence_bert_config.json"])
-    add_snapshot(repo, V2_COMMIT, files | {"sentence_bert_config.json": json.dumps(config | {"max_seq_length": 128}).encode()})
+    add_hub_snapshot(repo, MAIN_COMMIT, model_path)
+    config = json.loads((model_path / "sentence_bert_config.json").read_bytes())
+    add_hub_snapshot(repo, V2_COMMIT, model_path,
+                     {"sentence_bert_config.json": json.dumps(config | {"max_seq_length": 128}).encode()})
     (repo / "refs").mkdir()
     (repo / "refs" / "main").write_text(MAIN_COMMIT)
     (repo / "refs" / "v2").write_text(V2_COMMIT)
@@ -441,7 +420,7 @@ def test_hub_id_from_hf_hub_cache_before_hf_home(hub_env, hub_cache, tmp_path, f
     model = minilm.Encoder(HUB_ID, threads=2)
     check_hub_model(model, hub_cache, MAIN_COMMIT, from_folder)
     assert model.max_seq_length == 256
-    assert listing(hub_cache) == before
+    assert_untouched(hub_cache, before)
 
 
 def test_hub_id_from_hf_home(hub_env, hub_cache, tmp_path, from_folder):
@@ -468,7 +447,7 @@ def test_hub_id_at_a_revision(hub_env, hub_cache, from_folder):
         assert Path(model.path).name == commit
     assert (by_branch.max_seq_length, by_commit.max_seq_length, main.max_seq_length) == (128, 128, 256)
     assert same_bits(by_branch.encode(TEXTS), from_folder)  # short texts: the same numbers
-    assert listing(hub_cache) == before
+    assert_untouched(hub_cache, before)
 
 
 def test_cache_folder_replaces_the_environment(hub_env, hub_cache, tmp_path, from_folder):
@@ -500,4 +479,4 @@ def test_a_missing_hub_id_names_every_path_tried(hub_env, hub_cache):
     assert str(hub_cache / ("models--" + HUB_ID.replace("/", "--")) / "snapshots" / missing_commit) in str(e.value)
     with pytest.raises(minilm.ModelError, match="nor a hub id"):
         minilm.Encoder("not a hub id!", cache_folder=hub_cache)
-    assert listing(hub_cache) == before
+    assert_untouched(hub_cache, before)

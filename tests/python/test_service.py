@@ -31,13 +31,13 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from fnmatch import fnmatch
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 import minilm
+from support import add_hub_snapshot, assert_untouched, listing
 
 WORKERS = 4
 CONNECTIONS_PER_WORKER = 2  # keep-alive connections, one client thread each
@@ -371,38 +371,13 @@ def model_folder(model_path, tmp_path_factory) -> Iterator[Path]:
 
 @pytest.fixture(scope="module")
 def hub_cache(model_folder, tmp_path_factory) -> Iterator[tuple[Path, Path]]:
-    """A hub cache holding the model as HUB_ID, laid out as huggingface_hub lays it out:
-
-        models--sentence-transformers--all-MiniLM-L6-v2/
-            blobs/<etag>                      each file once, named by its etag
-            snapshots/<commit>/<file>         a relative link to ../../blobs/<etag>
-            refs/main                         <commit>
-
-    A file stored in git LFS has its sha256 as its etag, any other file its git blob sha1.
-    Returns the cache and the snapshot."""
+    """A hub cache holding the model as HUB_ID at one commit, refs/main naming it, laid out as
+    huggingface_hub lays it out (support.add_hub_snapshot). Returns the cache and the snapshot."""
     cache = tmp_path_factory.mktemp("cache") / "hub"
     repo = cache / ("models--" + HUB_ID.replace("/", "--"))
-    attributes = (model_folder / ".gitattributes").read_text().splitlines()
-    lfs_patterns = [line.split()[0] for line in attributes if "filter=lfs" in line]
     files = sorted(path.relative_to(model_folder) for path in model_folder.rglob("*") if path.is_file())
     commit = hashlib.sha1("\n".join(map(str, files)).encode()).hexdigest()  # any 40 hex digits do
-    snapshot = repo / "snapshots" / commit
-    for file in files:
-        if any(fnmatch(file.name, pattern) for pattern in lfs_patterns):
-            with open(model_folder / file, "rb") as f:
-                etag = hashlib.file_digest(f, "sha256").hexdigest()
-        else:
-            data = (model_folder / file).read_bytes()
-            etag = hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
-        blob = repo / "blobs" / etag
-        blob.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            os.link(model_folder / file, blob)
-        except OSError:  # another file system
-            shutil.copyfile(model_folder / file, blob)
-        link = snapshot / file
-        link.parent.mkdir(parents=True, exist_ok=True)
-        link.symlink_to(os.path.relpath(blob, link.parent))  # ../../blobs/<etag>, one more ../ per folder
+    snapshot = add_hub_snapshot(repo, commit, model_folder)
     (repo / "refs").mkdir()
     (repo / "refs" / "main").write_text(commit)
     yield cache, snapshot
@@ -430,19 +405,3 @@ def read_only_mount(tmp_path_factory):
         print(reason)
         pytest.skip(reason)
     return prefix
-
-
-def listing(root: Path) -> dict[str, tuple[int, int, int]]:
-    """Everything under root (links not followed): path -> (size, mtime_ns, inode)."""
-    return {
-        str(path.relative_to(root)): (stat.st_size, stat.st_mtime_ns, stat.st_ino)
-        for path in [root, *root.rglob("*")]
-        for stat in [path.lstat()]
-    }
-
-
-def assert_untouched(root: Path, before: dict[str, tuple[int, int, int]]) -> None:
-    after = listing(root)
-    changed = sorted(path for path in before.keys() | after.keys() if before.get(path) != after.get(path))
-    assert not changed, f"created, removed or changed under {root}: {changed}"
-    assert not list(root.rglob("*.lock"))
