@@ -1,4 +1,5 @@
-// The dense kernel (src/gemm.hpp) against Eigen's GEMM on the model's layer shapes:
+// The dense kernel (src/gemm.hpp) against Eigen's GEMM on the model's layer shapes, and the int8
+// kernel (dense_i8) beside them:
 // m tokens (12: one query; 512; 4096: 32 x 128) through [384 -> 384] (query, key, value, attention
 // output), [384 -> 1536] (intermediate) and [1536 -> 384] (output), on 1 and 2 threads.
 // Counter GFLOP/s = 2 m n k per second (bias included in the timing, not the count): CPU seconds
@@ -60,6 +61,49 @@ void layer_shapes(benchmark::internal::Benchmark* b) {
 // machine does not inflate. Two threads: per wall-clock second.
 BENCHMARK(bm_dense)->Apply(layer_shapes<1>)->Unit(benchmark::kMicrosecond);
 BENCHMARK(bm_dense)->Apply(layer_shapes<2>)->UseRealTime()->Unit(benchmark::kMicrosecond);
+
+// The int8 kernel (dense_i8) on the same shapes, each SIMD kernel this processor runs (the F32
+// kernel's cases above are the yardstick). Counter GOP/s = 2 m n k per second, as GFLOP/s above;
+// the quantization of x is in the timing.
+// Arguments: m, n, k, threads, kernel (minilm::detail::i8_kernel: 1 avx2, 2 avx_vnni,
+// 3 avx512_vnni, 4 neon, 5 neon_dot), gelu.
+void bm_dense_i8(benchmark::State& state) {
+  const auto m = std::size_t(state.range(0)), n = std::size_t(state.range(1)), k = std::size_t(state.range(2));
+  const auto threads = std::size_t(state.range(3));
+  const auto kernel = static_cast<minilm::detail::i8_kernel>(state.range(4));
+  const bool gelu = state.range(5) != 0;
+  if (!minilm::detail::i8_kernel_supported(kernel)) {
+    state.SkipWithError("kernel not supported here");
+    return;
+  }
+  operands_i8 o(m, n, k);
+  thread_pool& pool = pool_of(threads);
+  for (auto _ : state) {
+    run_minilm_i8(o, pool, kernel, gelu);
+    benchmark::DoNotOptimize(o.y);
+    benchmark::ClobberMemory();
+  }
+  state.counters["GOP/s"] = benchmark::Counter(o.ops() * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  state.SetLabel(std::string("minilm-i8-") + minilm::detail::i8_kernel_name(kernel) + (gelu ? "+gelu" : ""));
+}
+
+template <long threads>
+void layer_shapes_i8(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"m", "n", "k", "threads", "kernel", "gelu"});
+  for (long m : {12, 4096}) {
+    for (auto [n, k] : {std::pair{384L, 384L}, {1536L, 384L}, {384L, 1536L}}) {
+      for (auto kernel : {minilm::detail::i8_kernel::avx2, minilm::detail::i8_kernel::avx_vnni,
+                          minilm::detail::i8_kernel::avx512_vnni, minilm::detail::i8_kernel::neon,
+                          minilm::detail::i8_kernel::neon_dot}) {
+        if (minilm::detail::i8_kernel_supported(kernel)) b->Args({m, n, k, threads, long(kernel), 0});
+      }
+    }
+  }
+  for (long m : {12, 4096}) b->Args({m, 1536, 384, threads, long(minilm::detail::best_i8_kernel()), 1});
+}
+
+BENCHMARK(bm_dense_i8)->Apply(layer_shapes_i8<1>)->Unit(benchmark::kMicrosecond);
+BENCHMARK(bm_dense_i8)->Apply(layer_shapes_i8<2>)->UseRealTime()->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 

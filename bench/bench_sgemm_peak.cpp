@@ -6,7 +6,8 @@
 // call overheads limit it: 4096 x 1536 x 384 (the intermediate layer of 32 x 128 tokens) and
 // 1024 x 1024 x 1024, on 1 and 2 threads. Also reported: fma_peak, dependent-free fused
 // multiply-adds on registers only with the widest vectors the build may use, the arithmetic
-// ceiling no GEMM reaches. OpenBLAS and MKL are not dependencies, so they are not measured here.
+// ceiling no GEMM reaches, and int8_peak, its int8 counterpart (dense_i8's ceiling). OpenBLAS and
+// MKL are not dependencies, so they are not measured here.
 //
 //   build-perf/bench/bench_sgemm_peak --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
 #include <benchmark/benchmark.h>
@@ -108,6 +109,96 @@ void bm_fma_peak(benchmark::State& state) {
 }
 BENCHMARK(bm_fma_peak)->ArgNames({"threads"})->Arg(1)->Unit(benchmark::kMillisecond);
 BENCHMARK(bm_fma_peak)->ArgNames({"threads"})->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+// The int8 ceiling, for dense_i8: 12 independent chains of byte dot products on registers only,
+// per instruction form. GOP/s counts 2 operations per multiply-add, as GFLOP/s does:
+//   vpdpbusd zmm (AVX512-VNNI) 64 multiply-adds, vpdpbusd ymm (AVX-VNNI) 32, and the AVX2 pair
+//   vpmaddubsw + vpmaddwd (32 multiply-adds into 8 sums; dense_i8's AVX2 kernel adds a vpsignb
+//   and a vpaddd to each pair, which this does not count).
+// `opaque` keeps the compiler from folding the constant operands.
+template <typename V>
+inline void opaque(V& v) {
+  __asm__ volatile("" : "+v"(v));
+}
+
+__attribute__((target("avx512f,avx512vnni"))) int dpbusd_loop_zmm(long iterations) {
+  __m512i acc[12];
+  for (int i = 0; i < 12; ++i) acc[i] = _mm512_set1_epi32(i);
+  __m512i a = _mm512_set1_epi8(3), b = _mm512_set1_epi8(-5);
+  opaque(a);
+  opaque(b);
+  for (long it = 0; it < iterations; ++it) {
+    for (int i = 0; i < 12; ++i) acc[i] = _mm512_dpbusd_epi32(acc[i], a, b);
+  }
+  __m512i s = acc[0];
+  for (int i = 1; i < 12; ++i) s = _mm512_add_epi32(s, acc[i]);
+  alignas(64) int lanes[16];
+  _mm512_store_si512(lanes, s);
+  return lanes[0] + lanes[15];
+}
+
+__attribute__((target("avx2,avxvnni"))) int dpbusd_loop_ymm(long iterations) {
+  __m256i acc[12];
+  for (int i = 0; i < 12; ++i) acc[i] = _mm256_set1_epi32(i);
+  __m256i a = _mm256_set1_epi8(3), b = _mm256_set1_epi8(-5);
+  opaque(a);
+  opaque(b);
+  for (long it = 0; it < iterations; ++it) {
+    for (int i = 0; i < 12; ++i) acc[i] = _mm256_dpbusd_avx_epi32(acc[i], a, b);
+  }
+  __m256i s = acc[0];
+  for (int i = 1; i < 12; ++i) s = _mm256_add_epi32(s, acc[i]);
+  return _mm256_extract_epi32(s, 0) + _mm256_extract_epi32(s, 7);
+}
+
+// Each chain feeds its own pairs back as the next bytes: the values are meaningless, the
+// instructions are the ones that count.
+__attribute__((target("avx2"))) int maddubs_loop_ymm(long iterations) {
+  __m256i t[12];
+  for (int i = 0; i < 12; ++i) t[i] = _mm256_set1_epi32(i);
+  __m256i b = _mm256_set1_epi8(-5), ones = _mm256_set1_epi16(1);
+  opaque(b);
+  opaque(ones);
+  for (long it = 0; it < iterations; ++it) {
+    for (int i = 0; i < 12; ++i) t[i] = _mm256_madd_epi16(_mm256_maddubs_epi16(t[i], b), ones);
+  }
+  __m256i s = t[0];
+  for (int i = 1; i < 12; ++i) s = _mm256_add_epi32(s, t[i]);
+  return _mm256_extract_epi32(s, 0) + _mm256_extract_epi32(s, 7);
+}
+
+// Arguments: threads, form (0: vpdpbusd zmm, 1: vpdpbusd ymm, 2: vpmaddubsw + vpmaddwd ymm).
+void bm_int8_peak(benchmark::State& state) {
+  const auto threads = std::size_t(state.range(0));
+  const auto form = state.range(1);
+  static const char* const names[] = {"vpdpbusd zmm", "vpdpbusd ymm (AVX-VNNI)", "vpmaddubsw+vpmaddwd ymm"};
+  const bool runs = form == 0   ? __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vnni")
+                    : form == 1 ? __builtin_cpu_supports("avx2") && __builtin_cpu_supports("avxvnni")
+                                : __builtin_cpu_supports("avx2");
+  if (!runs) {
+    state.SkipWithError("instructions not supported here");
+    return;
+  }
+  constexpr long iterations = 1 << 22;
+  thread_pool& pool = pool_of(threads);
+  std::vector<int> sink(threads);
+  for (auto _ : state) {
+    pool.run(threads, [&](std::size_t t, std::size_t) {
+      sink[t] = form == 0 ? dpbusd_loop_zmm(iterations) : form == 1 ? dpbusd_loop_ymm(iterations) : maddubs_loop_ymm(iterations);
+    });
+    benchmark::DoNotOptimize(sink.data());
+  }
+  const double multiply_adds = form == 0 ? 64 : 32;
+  const double ops = double(threads) * iterations * 12 * multiply_adds * 2;
+  state.counters["GOP/s"] = benchmark::Counter(ops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  state.SetLabel(names[form]);
+}
+BENCHMARK(bm_int8_peak)->ArgNames({"threads", "form"})->ArgsProduct({{1}, {0, 1, 2}})->Unit(benchmark::kMillisecond);
+BENCHMARK(bm_int8_peak)
+    ->ArgNames({"threads", "form"})
+    ->ArgsProduct({{2}, {0, 1, 2}})
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 #endif
 
 }  // namespace

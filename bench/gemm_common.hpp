@@ -76,6 +76,54 @@ inline void run_minilm(operands& o, thread_pool& pool, minilm::detail::gemm_isa 
   minilm::detail::dense(a, pool, isa);
 }
 
+// The operands of one int8 layer (dense_i8): x (m, k) F32, W (n, k) int8 one byte past a 64-byte
+// boundary (int8 tensors in a file may sit at any offset), a scale and a bias per output, y.
+struct operands_i8 {
+  std::size_t m, n, k;
+  std::vector<float> x_store, scale, bias, y_store;
+  std::vector<std::int8_t> w_store;
+  float *x, *y;
+  std::int8_t* w;
+
+  operands_i8(std::size_t m_, std::size_t n_, std::size_t k_) : m(m_), n(n_), k(k_) {
+    std::mt19937 rng(42);
+    std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+    std::uniform_int_distribution<int> byte(-127, 127);
+    x_store.resize(m * k + 16);
+    w_store.resize(n * k + 128);
+    y_store.resize(m * n + 16);
+    scale.resize(n);
+    bias.resize(n);
+    x = operands::align(x_store.data(), 0);
+    y = operands::align(y_store.data(), 0);
+    auto a = reinterpret_cast<std::uintptr_t>(w_store.data());
+    w = reinterpret_cast<std::int8_t*>((a + 63) / 64 * 64 + 1);
+    for (std::size_t i = 0; i < m * k; ++i) x[i] = dist(rng);
+    for (std::size_t i = 0; i < n * k; ++i) w[i] = static_cast<std::int8_t>(byte(rng));
+    for (float& s : scale) s = 0.05f / 127.0f;
+    for (float& b : bias) b = dist(rng);
+    std::fill(y, y + m * n, 0.0f);
+  }
+
+  double ops() const { return 2.0 * double(m) * double(n) * double(k); }
+};
+
+inline void run_minilm_i8(operands_i8& o, thread_pool& pool, minilm::detail::i8_kernel kernel, bool gelu = false) {
+  minilm::detail::dense_i8_args a;
+  a.x = o.x;
+  a.w = o.w;
+  a.w_scale = o.scale.data();
+  a.bias = o.bias.data();
+  a.y = o.y;
+  a.m = o.m;
+  a.n = o.n;
+  a.k = o.k;
+  a.ldx = o.k;
+  a.ldy = o.n;
+  a.gelu = gelu;
+  minilm::detail::dense_i8(a, pool, kernel);
+}
+
 // Eigen's GEMM as the encoder would call it: a row-major Map of W (n, k), the product with its
 // transpose, then the bias; threads split the rows (large m) or the output features (small m),
 // since Eigen threads its GEMM only under OpenMP.

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include <minilm/encoder.hpp>
+#include <minilm/quantize.hpp>
 #include <minilm/version.hpp>
 
 namespace nb = nanobind;
@@ -234,6 +235,17 @@ NB_MODULE(_minilm, m) {
     }
   });
 
+  m.def(
+      "quantize",
+      [](const std::string& model_path, const std::string& out, std::size_t outliers) {
+        minilm::quantize_options options;
+        options.n_outliers = outliers;
+        nb::gil_scoped_release released;
+        return minilm::quantize_model(model_path, out, options).weights.string();
+      },
+      "model"_a, "out"_a, "outliers"_a = 8,
+      "Writes the int8 copy of a model folder into the new folder out (minilm/quantize.hpp); returns its weights file.");
+
   nb::class_<model>(m, "Model",
                     "A loaded model folder: minilm::encoder. Thread-safe; calls release the GIL.")
       .def(nb::init<const std::string&, std::size_t, std::optional<bool>, const std::optional<std::string>&, std::size_t>(),
@@ -258,6 +270,8 @@ NB_MODULE(_minilm, m) {
       .def_prop_ro("max_seq_length", [](const model& self) { return self.get()->max_seq_length(); })
       .def_prop_ro("pooling", [](const model& self) { return std::string(minilm::pooling_mode_name(self.get()->pooling())); })
       .def_prop_ro("normalize", [](const model& self) { return self.get()->normalize(); })
+      .def_prop_ro("precision",
+                   [](const model& self) { return std::string(minilm::weight_precision_name(self.get()->precision())); })
       .def_prop_ro("threads", [](const model& self) { return self.get()->n_threads(); })
       .def_prop_ro("model_type", [](const model& self) { return self.get()->folder().config.model_type; })
       .def_prop_ro("prompts", &model::prompts, "The folder's named prompts, name -> text.")

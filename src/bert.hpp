@@ -15,6 +15,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <vector>
 
@@ -55,6 +56,11 @@ struct forward_scratch {
   float_buffer context;  // (n_tokens, hidden): attention output before its projection
   float_buffer ffn;      // (n_tokens, intermediate)
   std::vector<float_buffer> scores;  // (length, length), one per thread
+  float_buffer outliers;  // int8 weights: (n_tokens, n_outliers), a layer's outlier inputs
+
+  // When set, called with every linear layer's input (n_rows, n_in) just before the layer
+  // runs: minilm::quantize_model measures the activations with it.
+  std::function<void(const linear_weights&, const float* x, std::size_t n_rows)> observe_input;
 };
 
 // Runs the encoder over a checked batch. Afterwards scratch.x holds the last hidden states,

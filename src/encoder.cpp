@@ -401,6 +401,7 @@ pooling_mode encoder::pooling() const noexcept { return model_->pooling; }
 bool encoder::normalize() const noexcept { return model_->normalize; }
 std::size_t encoder::max_seq_length() const noexcept { return static_cast<std::size_t>(model_->folder.max_seq_length); }
 std::size_t encoder::n_threads() const noexcept { return model_->n_threads; }
+weight_precision encoder::precision() const noexcept { return model_->weights.precision; }
 const model_folder& encoder::folder() const noexcept { return model_->folder; }
 const minilm::tokenizer& encoder::tokenizer() const noexcept { return model_->tok; }
 

@@ -9,11 +9,20 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdlib>
+#include <cstdint>
 #include <cstring>
+#include <limits>
 #include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
 
 #include "aligned_buffer.hpp"
 #include "minilm/error.hpp"
+
+#if defined(__aarch64__) && defined(__linux__) && !defined(MINILM_GEMM_EMULATE_SIMD)
+#include <sys/auxv.h>  // getauxval: whether the processor has the dot product instructions
+#endif
 
 #if defined(MINILM_GEMM_EMULATE_SIMD)
 // Test builds only: the AVX2, AVX-512 and NEON code compiled over SIMDe's portable versions of
@@ -50,6 +59,23 @@
 #define MINILM_TARGET_PUSH_AVX512 _Pragma("GCC push_options") _Pragma("GCC target(\"avx512f,avx2,fma\")")
 #define MINILM_TARGET_POP _Pragma("GCC pop_options")
 #endif
+// The int8 kernels' instruction sets, likewise.
+#if defined(MINILM_GEMM_EMULATE_SIMD)
+#define MINILM_TARGET_PUSH_AVX_VNNI
+#define MINILM_TARGET_PUSH_AVX512_VNNI
+#define MINILM_TARGET_PUSH_DOTPROD
+#elif defined(__clang__)
+#define MINILM_TARGET_PUSH_AVX_VNNI \
+  _Pragma("clang attribute push(__attribute__((target(\"avxvnni,avx2,fma\"))), apply_to = function)")
+#define MINILM_TARGET_PUSH_AVX512_VNNI \
+  _Pragma("clang attribute push(__attribute__((target(\"avx512f,avx512bw,avx512vnni,avx2,fma\"))), apply_to = function)")
+#define MINILM_TARGET_PUSH_DOTPROD _Pragma("clang attribute push(__attribute__((target(\"dotprod\"))), apply_to = function)")
+#elif defined(__GNUC__)
+#define MINILM_TARGET_PUSH_AVX_VNNI _Pragma("GCC push_options") _Pragma("GCC target(\"avxvnni,avx2,fma\")")
+#define MINILM_TARGET_PUSH_AVX512_VNNI \
+  _Pragma("GCC push_options") _Pragma("GCC target(\"avx512f,avx512bw,avx512vnni,avx2,fma\")")
+#define MINILM_TARGET_PUSH_DOTPROD _Pragma("GCC push_options") _Pragma("GCC target(\"arch=armv8.2-a+dotprod\")")
+#endif
 
 MINILM_BEGIN_NAMESPACE
 namespace detail {
@@ -69,6 +95,25 @@ namespace detail {
 //   store_rows4       optional (gemm_kernel.inc uses it where it exists): four vectors (outputs
 //                     j..j+3 of `width` rows) stored as `width` rows of four, plus the residual's
 //                     when given
+
+// 127 / amax, the factor that quantizes a row of x for dense_i8 (gemm.hpp); FLT_MAX where that
+// overflows (amax < 3.7e-37), so that a zero in such a row is 0 and not 0 * inf.
+inline float i8_inverse_scale(float amax) {
+  const float inv = 127.0f / amax;
+  return inv <= std::numeric_limits<float>::max() ? inv : std::numeric_limits<float>::max();
+}
+
+// v, as a value the compiler cannot fuse into a following addition (GCC contracts a * b + c
+// into one fused multiply-add across statements when the target has one).
+inline float unfused(float v) {
+#if defined(MINILM_GEMM_EMULATE_SIMD)
+#elif (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+  __asm__("" : "+x"(v));
+#elif defined(__aarch64__) && (defined(__GNUC__) || defined(__clang__))
+  __asm__("" : "+w"(v));
+#endif
+  return v;
+}
 
 // ---- Scalar: one float per "vector"; the reference for targets without SIMD code.
 namespace gemm_scalar {
@@ -96,6 +141,47 @@ struct simd {
   static reg pin(reg a) { return a; }
 };
 #include "gemm_kernel.inc"
+
+// The int8 reference (gemm.hpp, dense_i8), one row and one output at a time.
+namespace i8_scalar {
+
+constexpr std::size_t panel_rows = 1, w_rows = 1;
+
+// Row x quantized into q (k bytes); returns sx.
+inline float quantize_row(const float* x, std::size_t k, std::int8_t* q) {
+  float amax = 0.0f;
+  for (std::size_t p = 0; p < k; ++p) amax = std::max(amax, std::fabs(x[p]));
+  if (amax == 0.0f) {
+    std::fill_n(q, k, std::int8_t{0});
+    return 0.0f;
+  }
+  const float inv = i8_inverse_scale(amax);
+  for (std::size_t p = 0; p < k; ++p) {
+    q[p] = static_cast<std::int8_t>(std::min(std::max(std::nearbyint(x[p] * inv), -127.0f), 127.0f));
+  }
+  return amax / 127.0f;
+}
+
+void block(const dense_i8_args& a, std::size_t ldw, std::size_t i0, std::size_t i1, std::size_t j0, std::size_t j1) {
+  thread_local std::vector<std::int8_t> q;
+  q.resize(a.k);
+  for (std::size_t i = i0; i < i1; ++i) {
+    const float sx = quantize_row(a.x + i * a.ldx, a.k, q.data());
+    for (std::size_t j = j0; j < j1; ++j) {
+      const std::int8_t* w = a.w + j * ldw;
+      std::int32_t acc = 0;
+      for (std::size_t p = 0; p < a.k; ++p) acc += std::int32_t{q[p]} * std::int32_t{w[p]};
+      float v = unfused(static_cast<float>(acc) * (sx * a.w_scale[j]));
+      if (a.addend) v = v + a.addend[i * a.lda + j];
+      if (a.bias) v = v + a.bias[j];
+      if (a.gelu) v = gelu(v);
+      if (a.residual) v = v + a.residual[i * a.ldr + j];
+      a.y[i * a.ldy + j] = v;
+    }
+  }
+}
+
+}  // namespace i8_scalar
 }  // namespace gemm_scalar
 
 #if MINILM_GEMM_X86
@@ -153,6 +239,106 @@ struct simd {
   }
 };
 #include "gemm_kernel.inc"
+
+// int8 without VNNI: |W| (unsigned, up to 128) times q with W's sign (|q| <= 127), by
+// vpmaddubsw into 16-bit sums of two products (at most 2 * 128 * 127 = 32512: never saturated),
+// then vpmaddwd against ones into 32 bits.
+namespace i8_avx2 {
+struct i8 {
+  static constexpr std::size_t width = 8;
+  // 8 accumulators + 2 vectors of x + W and |W| + ones + 2 temporaries, of 16 ymm registers.
+  static constexpr int nv = 2, accumulators = 8;
+  static constexpr bool offset = false;
+  using acc = __m256i;
+  using xreg = __m256i;
+  struct wreg {
+    __m256i w, magnitude;
+  };
+  static acc zero() { return _mm256_setzero_si256(); }
+  static xreg load_x(const std::int8_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
+  static wreg load_w(const std::int8_t* p) {
+    std::int32_t v;
+    std::memcpy(&v, p, 4);
+    const __m256i w = _mm256_set1_epi32(v);
+    return {w, _mm256_abs_epi8(w)};
+  }
+  static wreg load_w_tail(const std::int8_t* p, std::size_t n) {
+    std::int32_t v = 0;
+    std::memcpy(&v, p, n);
+    const __m256i w = _mm256_set1_epi32(v);
+    return {w, _mm256_abs_epi8(w)};
+  }
+  static acc dot(acc a, const wreg& w, xreg x) {
+    const __m256i pairs = _mm256_maddubs_epi16(w.magnitude, _mm256_sign_epi8(x, w.w));
+    return _mm256_add_epi32(a, _mm256_madd_epi16(pairs, _mm256_set1_epi16(1)));
+  }
+  static xreg pin(xreg a) {  // as simd::pin
+#if !defined(MINILM_GEMM_EMULATE_SIMD)
+    __asm__("" : "+x"(a));
+#endif
+    return a;
+  }
+  static reg sum(acc a, const std::int32_t*) { return _mm256_cvtepi32_ps(a); }
+  static void store_q(std::int8_t* p, reg v) {
+    const __m256i n = _mm256_cvtps_epi32(v);
+    const __m128i s16 = _mm_packs_epi32(_mm256_castsi256_si128(n), _mm256_extracti128_si256(n, 1));
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(p), _mm_packs_epi16(s16, s16));
+  }
+  static void store_rows4(float* y, std::size_t ldy, const reg* r, const float* residual, std::size_t ldr) {
+    simd::store_rows4(y, ldy, r, residual, ldr);
+  }
+};
+#include "gemm_i8_kernel.inc"
+}  // namespace i8_avx2
+}  // namespace gemm_avx2
+MINILM_TARGET_POP
+
+// AVX-VNNI: vpdpbusd on ymm, W xor 0x80 (W + 128, unsigned) times q; the lane holds
+// sum q w + 128 sum q, the second part taken off at the end. The AVX2 family's epilogue.
+MINILM_TARGET_PUSH_AVX_VNNI
+namespace gemm_avx2 {
+namespace i8_avx_vnni {
+struct i8 {
+  static constexpr std::size_t width = 8;
+  // 12 accumulators + 2 vectors of x + 1 broadcast of W + 0x80, of 16 ymm registers.
+  static constexpr int nv = 2, accumulators = 12;
+  static constexpr bool offset = true;
+  using acc = __m256i;
+  using xreg = __m256i;
+  using wreg = __m256i;
+  static acc zero() { return _mm256_setzero_si256(); }
+  static xreg load_x(const std::int8_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
+  static wreg load_w(const std::int8_t* p) {
+    std::int32_t v;
+    std::memcpy(&v, p, 4);
+    return _mm256_xor_si256(_mm256_set1_epi32(v), _mm256_set1_epi32(std::int32_t(0x80808080u)));
+  }
+  static wreg load_w_tail(const std::int8_t* p, std::size_t n) {
+    std::int32_t v = 0;
+    std::memcpy(&v, p, n);
+    return _mm256_xor_si256(_mm256_set1_epi32(v), _mm256_set1_epi32(std::int32_t(0x80808080u)));
+  }
+#if defined(MINILM_GEMM_EMULATE_SIMD)
+  static acc dot(acc a, wreg w, xreg x) { return _mm256_dpbusd_epi32(a, w, x); }
+#else
+  static acc dot(acc a, wreg w, xreg x) { return _mm256_dpbusd_avx_epi32(a, w, x); }
+#endif
+  static xreg pin(xreg a) {  // as simd::pin
+#if !defined(MINILM_GEMM_EMULATE_SIMD)
+    __asm__("" : "+x"(a));
+#endif
+    return a;
+  }
+  static reg sum(acc a, const std::int32_t* offset) {
+    return _mm256_cvtepi32_ps(_mm256_sub_epi32(a, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(offset))));
+  }
+  static void store_q(std::int8_t* p, reg v) { i8_avx2::i8::store_q(p, v); }
+  static void store_rows4(float* y, std::size_t ldy, const reg* r, const float* residual, std::size_t ldr) {
+    simd::store_rows4(y, ldy, r, residual, ldr);
+  }
+};
+#include "gemm_i8_kernel.inc"
+}  // namespace i8_avx_vnni
 }  // namespace gemm_avx2
 MINILM_TARGET_POP
 
@@ -192,6 +378,96 @@ struct simd {
   }
 };
 #include "gemm_kernel.inc"
+}  // namespace gemm_avx512
+MINILM_TARGET_POP
+
+// AVX512-VNNI: as AVX-VNNI, on zmm. The AVX-512 family's epilogue.
+MINILM_TARGET_PUSH_AVX512_VNNI
+namespace gemm_avx512 {
+namespace i8_avx512_vnni {
+struct i8 {
+  static constexpr std::size_t width = 16;
+  // 20 accumulators + 2 vectors of x + 1 broadcast of W + 0x80, of 32 zmm registers.
+  static constexpr int nv = 2, accumulators = 20;
+  static constexpr bool offset = true;
+  static constexpr __mmask16 all = 0xffff;
+  using acc = __m512i;
+  using xreg = __m512i;
+  using wreg = __m512i;
+  static acc zero() { return _mm512_setzero_si512(); }
+  static xreg load_x(const std::int8_t* p) { return _mm512_loadu_si512(p); }
+  static wreg load_w(const std::int8_t* p) {
+    std::int32_t v;
+    std::memcpy(&v, p, 4);
+    return _mm512_xor_si512(_mm512_set1_epi32(v), _mm512_set1_epi32(std::int32_t(0x80808080u)));
+  }
+  static wreg load_w_tail(const std::int8_t* p, std::size_t n) {
+    std::int32_t v = 0;
+    std::memcpy(&v, p, n);
+    return _mm512_xor_si512(_mm512_set1_epi32(v), _mm512_set1_epi32(std::int32_t(0x80808080u)));
+  }
+  static acc dot(acc a, wreg w, xreg x) { return _mm512_dpbusd_epi32(a, w, x); }
+  static xreg pin(xreg a) {  // as gemm_avx512::simd::pin
+#if !defined(MINILM_GEMM_EMULATE_SIMD)
+    __asm__("" : "+v"(a));
+#endif
+    return a;
+  }
+#if defined(MINILM_GEMM_EMULATE_SIMD)
+  // SIMDe 0.7 lacks the conversions and the zero-masked shuffles: plain code and the unmasked
+  // forms instead.
+  static reg sum(acc a, const std::int32_t* offset) {
+    alignas(64) std::int32_t s[16];
+    alignas(64) float f[16];
+    _mm512_storeu_si512(s, _mm512_sub_epi32(a, _mm512_loadu_si512(offset)));
+    for (int l = 0; l < 16; ++l) f[l] = static_cast<float>(s[l]);
+    return _mm512_loadu_ps(f);
+  }
+  static void store_q(std::int8_t* p, reg v) {
+    alignas(64) float f[16];
+    _mm512_storeu_ps(f, v);
+    for (int l = 0; l < 16; ++l) p[l] = static_cast<std::int8_t>(f[l]);
+  }
+  static __m512 unpacklo(__m512 a, __m512 b) { return _mm512_unpacklo_ps(a, b); }
+  static __m512 unpackhi(__m512 a, __m512 b) { return _mm512_unpackhi_ps(a, b); }
+  template <int imm>
+  static __m512 shuffle(__m512 a, __m512 b) { return _mm512_shuffle_ps(a, b, imm); }
+  template <int imm>
+  static __m128 extract(__m512 a) { return _mm512_extractf32x4_ps(a, imm); }
+#else
+  // The zero-masked forms with every lane set, as in gemm_avx512::simd (GCC bug 105593).
+  static reg sum(acc a, const std::int32_t* offset) {
+    return _mm512_maskz_cvtepi32_ps(all, _mm512_sub_epi32(a, _mm512_loadu_si512(offset)));
+  }
+  static void store_q(std::int8_t* p, reg v) {
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(p), _mm512_maskz_cvtepi32_epi8(all, _mm512_maskz_cvtps_epi32(all, v)));
+  }
+  static __m512 unpacklo(__m512 a, __m512 b) { return _mm512_maskz_unpacklo_ps(all, a, b); }
+  static __m512 unpackhi(__m512 a, __m512 b) { return _mm512_maskz_unpackhi_ps(all, a, b); }
+  template <int imm>
+  static __m512 shuffle(__m512 a, __m512 b) { return _mm512_maskz_shuffle_ps(all, a, b, imm); }
+  template <int imm>
+  static __m128 extract(__m512 a) { return _mm512_maskz_extractf32x4_ps(0xf, a, imm); }
+#endif
+  // A 16 x 4 transpose in registers: u[i] holds rows i, i + 4, i + 8, i + 12 of the four
+  // outputs, one per 128-bit lane.
+  static void store_rows4(float* y, std::size_t ldy, const reg* r, const float* residual, std::size_t ldr) {
+    const __m512 t0 = unpacklo(r[0], r[1]), t1 = unpackhi(r[0], r[1]);
+    const __m512 t2 = unpacklo(r[2], r[3]), t3 = unpackhi(r[2], r[3]);
+    const __m512 u[4] = {shuffle<0x44>(t0, t2), shuffle<0xee>(t0, t2), shuffle<0x44>(t1, t3), shuffle<0xee>(t1, t3)};
+    for (std::size_t i = 0; i < 4; ++i) {
+      const __m128 part[4] = {extract<0>(u[i]), extract<1>(u[i]), extract<2>(u[i]), extract<3>(u[i])};
+      for (std::size_t b = 0; b < 4; ++b) {
+        const std::size_t row = i + 4 * b;
+        __m128 v = part[b];
+        if (residual) v = _mm_add_ps(v, _mm_loadu_ps(residual + row * ldr));
+        _mm_storeu_ps(y + row * ldy, v);
+      }
+    }
+  }
+};
+#include "gemm_i8_kernel.inc"
+}  // namespace i8_avx512_vnni
 }  // namespace gemm_avx512
 MINILM_TARGET_POP
 #endif  // MINILM_GEMM_X86
@@ -238,7 +514,88 @@ struct simd {
   }
 };
 #include "gemm_kernel.inc"
+
+// int8 on NEON: vmull_s8 (16-bit products, at most 128 * 127) and vpadalq_s16 (pairs added
+// into 32 bits) per half of the panel's vector; the two halves' pairs added at the end.
+namespace i8_neon {
+struct i8 {
+  static constexpr std::size_t width = 4;
+  // 24 accumulators (12 pairs) + 2 vectors of x + 1 broadcast of W + 2 products, of 32 q
+  // registers.
+  static constexpr int nv = 2, accumulators = 12;
+  static constexpr bool offset = false;
+  struct acc {
+    int32x4_t low, high;  // rows 0, 1 and rows 2, 3: two partial sums per row
+  };
+  using xreg = int8x16_t;
+  using wreg = int8x16_t;
+  static acc zero() { return {vdupq_n_s32(0), vdupq_n_s32(0)}; }
+  static xreg load_x(const std::int8_t* p) { return vld1q_s8(p); }
+  static wreg load_w(const std::int8_t* p) {
+    std::int32_t v;
+    std::memcpy(&v, p, 4);
+    return vreinterpretq_s8_s32(vdupq_n_s32(v));
+  }
+  static wreg load_w_tail(const std::int8_t* p, std::size_t n) {
+    std::int32_t v = 0;
+    std::memcpy(&v, p, n);
+    return vreinterpretq_s8_s32(vdupq_n_s32(v));
+  }
+  static acc dot(acc a, wreg w, xreg x) {
+    a.low = vpadalq_s16(a.low, vmull_s8(vget_low_s8(x), vget_low_s8(w)));
+    a.high = vpadalq_s16(a.high, vmull_s8(vget_high_s8(x), vget_high_s8(w)));
+    return a;
+  }
+  static reg sum(acc a, const std::int32_t*) { return vcvtq_f32_s32(vpaddq_s32(a.low, a.high)); }
+  static xreg pin(xreg a) {  // as simd::pin
+#if !defined(MINILM_GEMM_EMULATE_SIMD)
+    __asm__("" : "+w"(a));
+#endif
+    return a;
+  }
+  static void store_q(std::int8_t* p, reg v) {
+    const int16x4_t s16 = vmovn_s32(vcvtq_s32_f32(v));
+    const int8x8_t s8 = vmovn_s16(vcombine_s16(s16, s16));
+    std::int8_t bytes[8];
+    vst1_s8(bytes, s8);
+    std::memcpy(p, bytes, 4);
+  }
+};
+#include "gemm_i8_kernel.inc"
+}  // namespace i8_neon
 }  // namespace gemm_neon
+
+// sdot (vdotq_s32): four signed products summed into each 32-bit lane; -128 * -127 and the like
+// cannot overflow it. The NEON family's epilogue.
+MINILM_TARGET_PUSH_DOTPROD
+namespace gemm_neon {
+namespace i8_neon_dot {
+struct i8 {
+  static constexpr std::size_t width = 4;
+  // 24 accumulators + 4 vectors of x + 1 broadcast of W, of 32 q registers.
+  static constexpr int nv = 4, accumulators = 24;
+  static constexpr bool offset = false;
+  using acc = int32x4_t;
+  using xreg = int8x16_t;
+  using wreg = int8x16_t;
+  static acc zero() { return vdupq_n_s32(0); }
+  static xreg load_x(const std::int8_t* p) { return vld1q_s8(p); }
+  static wreg load_w(const std::int8_t* p) { return i8_neon::i8::load_w(p); }
+  static wreg load_w_tail(const std::int8_t* p, std::size_t n) { return i8_neon::i8::load_w_tail(p, n); }
+  static acc dot(acc a, wreg w, xreg x) { return vdotq_s32(a, x, w); }
+  static xreg pin(xreg a) {  // as simd::pin
+#if !defined(MINILM_GEMM_EMULATE_SIMD)
+    __asm__("" : "+w"(a));
+#endif
+    return a;
+  }
+  static reg sum(acc a, const std::int32_t*) { return vcvtq_f32_s32(a); }
+  static void store_q(std::int8_t* p, reg v) { i8_neon::i8::store_q(p, v); }
+};
+#include "gemm_i8_kernel.inc"
+}  // namespace i8_neon_dot
+}  // namespace gemm_neon
+MINILM_TARGET_POP
 #endif
 
 namespace {
@@ -390,6 +747,147 @@ void dense(const dense_args& a, thread_pool& pool, gemm_isa isa) {
   pool.run(n_rb * n_col_blocks, [&](std::size_t task, std::size_t) {
     const std::size_t rb = task / n_col_blocks, cb = task % n_col_blocks;
     kernel.block(a, ldw, rb * rows, std::min(a.m, (rb + 1) * rows), cb * cols, std::min(a.n, (cb + 1) * cols));
+  });
+}
+
+namespace {
+
+using i8_block_fn = void (*)(const dense_i8_args&, std::size_t, std::size_t, std::size_t, std::size_t, std::size_t);
+
+struct i8_kernel_fns {
+  i8_block_fn block;
+  std::size_t panel_rows;  // rows of x per panel
+  std::size_t w_rows;      // a multiple of every tile's rows of W
+};
+
+template <typename ns_i8, i8_block_fn block>
+constexpr i8_kernel_fns i8_kernel_of() {
+  return {block, ns_i8::nv * ns_i8::width, static_cast<std::size_t>(ns_i8::accumulators)};
+}
+
+i8_kernel_fns i8_kernel_for(i8_kernel kernel) {
+  switch (kernel) {
+#if MINILM_GEMM_X86
+    case i8_kernel::avx2:
+      return i8_kernel_of<gemm_avx2::i8_avx2::i8, gemm_avx2::i8_avx2::block>();
+    case i8_kernel::avx_vnni:
+      return i8_kernel_of<gemm_avx2::i8_avx_vnni::i8, gemm_avx2::i8_avx_vnni::block>();
+    case i8_kernel::avx512_vnni:
+      return i8_kernel_of<gemm_avx512::i8_avx512_vnni::i8, gemm_avx512::i8_avx512_vnni::block>();
+#endif
+#if MINILM_GEMM_NEON
+    case i8_kernel::neon:
+      return i8_kernel_of<gemm_neon::i8_neon::i8, gemm_neon::i8_neon::block>();
+    case i8_kernel::neon_dot:
+      return i8_kernel_of<gemm_neon::i8_neon_dot::i8, gemm_neon::i8_neon_dot::block>();
+#endif
+    default:
+      return {gemm_scalar::i8_scalar::block, gemm_scalar::i8_scalar::panel_rows, gemm_scalar::i8_scalar::w_rows};
+  }
+}
+
+}  // namespace
+
+bool i8_kernel_supported(i8_kernel kernel) noexcept {
+#if defined(MINILM_GEMM_EMULATE_SIMD)
+  (void)kernel;
+  return true;
+#else
+  switch (kernel) {
+    case i8_kernel::scalar:
+      return true;
+#if MINILM_GEMM_X86
+    case i8_kernel::avx2:
+      return gemm_isa_supported(gemm_isa::avx2);
+    case i8_kernel::avx_vnni:
+      return gemm_isa_supported(gemm_isa::avx2) && __builtin_cpu_supports("avxvnni");
+    case i8_kernel::avx512_vnni:
+      return gemm_isa_supported(gemm_isa::avx512) && __builtin_cpu_supports("avx512bw") &&
+             __builtin_cpu_supports("avx512vnni");
+#endif
+#if MINILM_GEMM_NEON
+    case i8_kernel::neon:
+      return true;
+    case i8_kernel::neon_dot:
+#if defined(__linux__)
+      return (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) != 0;
+#elif defined(__ARM_FEATURE_DOTPROD)
+      return true;
+#else
+      return false;
+#endif
+#endif
+    default:
+      return false;
+  }
+#endif
+}
+
+i8_kernel best_i8_kernel() noexcept {
+  static const i8_kernel best = [] {
+    switch (best_gemm_isa()) {
+      case gemm_isa::avx512:
+        if (i8_kernel_supported(i8_kernel::avx512_vnni)) return i8_kernel::avx512_vnni;
+        [[fallthrough]];
+      case gemm_isa::avx2:
+        return i8_kernel_supported(i8_kernel::avx_vnni) ? i8_kernel::avx_vnni : i8_kernel::avx2;
+      case gemm_isa::neon:
+        return i8_kernel_supported(i8_kernel::neon_dot) ? i8_kernel::neon_dot : i8_kernel::neon;
+      case gemm_isa::scalar:
+        break;
+    }
+    return i8_kernel::scalar;
+  }();
+  return best;
+}
+
+const char* i8_kernel_name(i8_kernel kernel) noexcept {
+  switch (kernel) {
+    case i8_kernel::scalar:
+      return "scalar";
+    case i8_kernel::avx2:
+      return "avx2";
+    case i8_kernel::avx_vnni:
+      return "avx_vnni";
+    case i8_kernel::avx512_vnni:
+      return "avx512_vnni";
+    case i8_kernel::neon:
+      return "neon";
+    case i8_kernel::neon_dot:
+      return "neon_dot";
+  }
+  return "?";
+}
+
+void dense_i8(const dense_i8_args& a, thread_pool& pool) { dense_i8(a, pool, best_i8_kernel()); }
+
+void dense_i8(const dense_i8_args& a, thread_pool& pool, i8_kernel kernel) {
+  const std::size_t ldw = a.ldw != 0 ? a.ldw : a.k;
+  assert(i8_kernel_supported(kernel));
+  assert(a.ldx >= a.k && ldw >= a.k && a.ldy >= a.n && (!a.residual || a.ldr >= a.n) && (!a.addend || a.lda >= a.n) &&
+         a.k <= (std::size_t{1} << 17));
+  if (a.m == 0 || a.n == 0) return;
+  const i8_kernel_fns fns = i8_kernel_for(kernel);
+
+  // As dense(): row blocks of about 384 KiB of quantized rows (a share of L2), in whole panels,
+  // evened out; output features split too when there are too few row blocks for two tasks per
+  // thread.
+  const std::size_t row_bytes = std::max<std::size_t>(a.k, 4);
+  std::size_t rows = std::max(fns.panel_rows, (std::size_t{384} << 10) / row_bytes / fns.panel_rows * fns.panel_rows);
+  const std::size_t n_row_blocks = (a.m + rows - 1) / rows;
+  rows = std::min(rows, round_up((a.m + n_row_blocks - 1) / n_row_blocks, fns.panel_rows));
+  const std::size_t n_threads = pool.size();
+  std::size_t cols = a.n;
+  if (n_threads > 1 && n_row_blocks < 2 * n_threads) {
+    const std::size_t n_col_blocks = (2 * n_threads + n_row_blocks - 1) / n_row_blocks;
+    cols = std::max(fns.w_rows, round_up((a.n + n_col_blocks - 1) / n_col_blocks, fns.w_rows));
+  }
+  const std::size_t n_col_blocks = (a.n + cols - 1) / cols;
+  const std::size_t n_rb = (a.m + rows - 1) / rows;
+
+  pool.run(n_rb * n_col_blocks, [&](std::size_t task, std::size_t) {
+    const std::size_t rb = task / n_col_blocks, cb = task % n_col_blocks;
+    fns.block(a, ldw, rb * rows, std::min(a.m, (rb + 1) * rows), cb * cols, std::min(a.n, (cb + 1) * cols));
   });
 }
 

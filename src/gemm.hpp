@@ -29,6 +29,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string_view>
 
@@ -74,6 +75,83 @@ void dense(const dense_args& a, thread_pool& pool);
 
 // The same with a chosen instruction set, which must be supported (for tests and benchmarks).
 void dense(const dense_args& a, thread_pool& pool, gemm_isa isa);
+
+// ---- The int8 product: int8 weights with one scale per output channel, activations quantized
+// per row (token) as they are read.
+//
+//   detail::dense_i8_args a;
+//   a.x = x; a.ldx = k;                              // x is (m, k), F32
+//   a.w = lw.weight_i8; a.w_scale = lw.weight_scale; // W is (n, k) int8, a scale per row of W
+//   a.bias = lw.bias; a.y = y; a.ldy = n;            // y is (m, n)
+//   a.m = m; a.n = n; a.k = k;
+//   detail::dense_i8(a, pool);
+//
+// What it computes, exactly, for each row i of x and output j:
+//   amax = max over p < k of |x[i*ldx + p]|
+//   amax == 0: sx = 0 and q[p] = 0
+//   else:      inv = 127.0f / amax (FLT_MAX if that overflows, which only a row with
+//              amax < 3.7e-37 makes it), sx = amax / 127.0f,
+//              q[p] = clamp(nearbyint(x[i*ldx + p] * inv), -127, 127)   (ties to even)
+//   acc = sum over p < k of q[p] * w[j*ldw + p]   in integers, exact for every byte of W, -128
+//                                                 included (k <= 131072 keeps it within int32)
+//   v = float(acc) * (sx * w_scale[j])            (float operations, each rounded: never fused)
+//   v = v + addend[i*lda + j]       if addend (a partial product computed elsewhere, e.g. in F32)
+//   v = v + bias[j]                 if bias
+//   v = GELU(v)                     if gelu: the F32 kernel's GELU (dense_args) of the same
+//                                   instruction-set family (scalar; AVX2 and AVX-VNNI; AVX-512;
+//                                   NEON and its dot product)
+//   v = v + residual[i*ldr + j]     if residual
+//   y[i*ldy + j] = v
+// Every step is exact or one rounded float operation fixed by the row and j alone, so every
+// kernel gives the same bits when gelu is false (with gelu, the same bits as the F32 kernel's
+// GELU of its family), and a row's result does not depend on m, on its place among the rows or
+// on the thread count. x must be finite.
+//
+// W is read in place, at any alignment and row stride, and nothing is computed from it ahead:
+// the weights stay shared between processes. How: each thread quantizes a block of rows of x
+// into a buffer, in panels of a few vectors of rows with four consecutive bytes of a row in each
+// 32-bit lane (the layout of the dot-product instructions); a tile of W's rows stays in L1 while
+// it meets every panel: four bytes of a row of W are broadcast and multiplied into the panel's
+// lanes, four products summed into each lane. With AVX-VNNI / AVX512-VNNI (vpdpbusd: unsigned
+// bytes times signed bytes) the unsigned operand is W xor 0x80 = W + 128, and 128 * sum q is
+// subtracted from the lane at the end; AVX2 without VNNI multiplies |W| by q with W's sign
+// (vpsignb, vpmaddubsw: two products of at most 128 * 127 per 16-bit sum, which cannot
+// saturate, then vpmaddwd into 32 bits); NEON multiplies with vmull_s8 and adds pairs with
+// vpadalq_s16, or uses sdot (vdotq_s32) where the processor has it.
+
+// The int8 kernels (a run-time choice, like gemm_isa).
+enum class i8_kernel { scalar, avx2, avx_vnni, avx512_vnni, neon, neon_dot };
+
+struct dense_i8_args {
+  const float* x = nullptr;          // (m, k) F32: row i at x + i*ldx, contiguous along k
+  const std::int8_t* w = nullptr;    // (n, k) int8: row j at w + j*ldw, contiguous; any alignment
+  const float* w_scale = nullptr;    // (n) scale of each row of W
+  const float* bias = nullptr;       // (n) or nullptr
+  const float* residual = nullptr;   // (m, n), row stride ldr, or nullptr; may be y itself (ldr = ldy)
+  float* y = nullptr;                // (m, n), row stride ldy; must not overlap x or W
+  std::size_t m = 0, n = 0, k = 0;  // k <= 131072
+  std::size_t ldx = 0;
+  std::size_t ldw = 0;  // 0: k
+  std::size_t ldr = 0, ldy = 0;
+  bool gelu = false;
+  const float* addend = nullptr;     // (m, n), row stride lda, or nullptr; may be y itself (lda = ldy)
+  std::size_t lda = 0;
+};
+
+// Runs on every thread of pool, split as dense() splits (output features for a few rows, blocks
+// of rows for many). Uses best_i8_kernel().
+void dense_i8(const dense_i8_args& a, thread_pool& pool);
+// The same with a chosen kernel, which must be supported (for tests and benchmarks).
+void dense_i8(const dense_i8_args& a, thread_pool& pool, i8_kernel kernel);
+
+// Whether this build carries the kernel and this processor runs it.
+bool i8_kernel_supported(i8_kernel kernel) noexcept;
+// The one dense_i8() uses, in the family of best_gemm_isa() (so MINILM_ISA chooses it too):
+// scalar: scalar; avx2: avx_vnni where the processor has AVX-VNNI, else avx2; avx512:
+// avx512_vnni where it has AVX512-VNNI and AVX512-BW, else the avx2 family's; neon: neon_dot
+// where it has the dot product instructions, else neon.
+i8_kernel best_i8_kernel() noexcept;
+const char* i8_kernel_name(i8_kernel kernel) noexcept;
 
 // Attention's softmax, on the same instruction sets: for each column c < cols of s (rows, cols),
 // row stride ld, with x_j = scale * s[j*ld + c]:

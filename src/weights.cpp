@@ -1,7 +1,24 @@
 #include "minilm/weights.hpp"
 
+#include <cmath>
+#include <cstring>
+
 MINILM_BEGIN_NAMESPACE
 namespace {
+
+// The longest row an int8 product takes: its int32 sums of products of values within
+// [-128, 127] by ones within [-127, 127] cannot overflow below 2^31 / (128 * 127) terms.
+constexpr std::int64_t max_int8_row = 131072;
+
+// The precision the file's metadata names: "minilm.quantization" absent is F32.
+weight_precision precision_of(const safetensors_file& file) {
+  const auto& meta = file.metadata();
+  const auto it = meta.find(quantization_field);
+  if (it == meta.end()) return weight_precision::f32;
+  if (it->second == int8_scheme) return weight_precision::int8;
+  throw error(errc::unsupported, file.source() + ": metadata field '" + quantization_field + "' is '" + it->second +
+                                     "', a scheme this version does not know (it reads '" + int8_scheme + "')");
+}
 
 class binder {
  public:
@@ -10,6 +27,7 @@ class binder {
   // RoBERTa family (XLMRobertaModel, RobertaModel, CamembertModel). A file holding the other
   // family's names does not fit config.json's model_type: transformers would not load it.
   binder(const safetensors_file& file, bert_weights& out, const bert_config& config) : file_(file), out_(out) {
+    out_.precision = precision_of(file);
     const bool roberta = config.roberta_family();
     const std::string own = roberta ? "roberta." : "bert.", other = roberta ? "bert." : "roberta.";
     const std::string probe = "embeddings.word_embeddings.weight";
@@ -22,8 +40,8 @@ class binder {
     }
   }
 
-  // A float pointer to the tensor `name` (without prefix), checked against `shape`.
-  const float* get(const std::string& name, std::initializer_list<std::int64_t> shape) {
+  // The tensor `name` (without prefix), checked against `shape`.
+  const tensor_view& find(const std::string& name, std::initializer_list<std::int64_t> shape) {
     const std::string full = out_.prefix + name;
     const tensor_view* t = file_.find(full);
     if (t == nullptr) {
@@ -34,6 +52,19 @@ class binder {
       for (auto d : shape) want += (want.size() > 1 ? ", " : "") + std::to_string(d);
       throw error(errc::invalid_tensor, file_.source() + ": tensor " + t->describe() + " should have shape " + want +
                                             "] according to config.json");
+    }
+    return *t;
+  }
+
+  // A float pointer to the tensor `name` (without prefix), checked against `shape`.
+  const float* get(const std::string& name, std::initializer_list<std::int64_t> shape) {
+    const tensor_view* t = &find(name, shape);
+    if (t->type() == dtype::i8) {
+      throw error(errc::invalid_tensor, file_.source() + ": tensor " + t->describe() +
+                                            (out_.precision == weight_precision::int8
+                                                 ? " is I8, but only the linear layers' weights may be int8"
+                                                 : " is I8, but the file's metadata has no '" + std::string(quantization_field) +
+                                                       "' field saying how (int8 files come from minilm quantize)"));
     }
     switch (t->type()) {
       case dtype::f32:
@@ -55,7 +86,63 @@ class binder {
   }
 
   linear_weights linear(const std::string& name, std::int64_t n_out, std::int64_t n_in) {
-    return {get(name + ".weight", {n_out, n_in}), get(name + ".bias", {n_out}), n_out, n_in};
+    if (out_.precision == weight_precision::f32) {
+      return {get(name + ".weight", {n_out, n_in}), get(name + ".bias", {n_out}), n_out, n_in};
+    }
+    const tensor_view& w = find(name + ".weight", {n_out, n_in});
+    if (w.type() != dtype::i8) {
+      throw error(errc::invalid_tensor, file_.source() + ": tensor " + w.describe() + " should be I8: the metadata says " +
+                                            quantization_field + " '" + int8_scheme + "'");
+    }
+    if (n_in > max_int8_row) {
+      throw error(errc::invalid_tensor, file_.source() + ": tensor " + w.describe() + " has rows of " + std::to_string(n_in) +
+                                            " values; int8 rows are at most " + std::to_string(max_int8_row));
+    }
+    const float* scale = get(name + ".weight_scale", {n_out});
+    for (std::int64_t j = 0; j < n_out; ++j) {
+      if (!(std::isfinite(scale[j]) && scale[j] >= 0.0f)) {
+        throw error(errc::invalid_tensor, file_.source() + ": tensor '" + out_.prefix + name + ".weight_scale' holds " +
+                                              std::to_string(scale[j]) + " at " + std::to_string(j) +
+                                              "; scales are finite and not negative");
+      }
+    }
+    linear_weights l{nullptr, get(name + ".bias", {n_out}), n_out, n_in};
+    l.weight_i8 = reinterpret_cast<const std::int8_t*>(w.bytes().data());
+    l.weight_scale = scale;
+    bind_outliers(name, l);
+    return l;
+  }
+
+  // "<name>.outlier_index" and "<name>.outlier_weight": both or neither.
+  void bind_outliers(const std::string& name, linear_weights& l) {
+    const std::string index_name = out_.prefix + name + ".outlier_index";
+    const tensor_view* index = file_.find(index_name);
+    const tensor_view* weight = file_.find(out_.prefix + name + ".outlier_weight");
+    if (index == nullptr && weight == nullptr) return;
+    if (index == nullptr || weight == nullptr) {
+      throw error(errc::missing_tensor, file_.source() + ": the model needs tensor '" +
+                                            (index == nullptr ? index_name : out_.prefix + name + ".outlier_weight") +
+                                            "', which is missing (a layer's outliers need both their index and their weights)");
+    }
+    if (index->type() != dtype::i32 || index->rank() != 1 || index->shape()[0] > max_outliers) {
+      throw error(errc::invalid_tensor, file_.source() + ": tensor " + index->describe() + " should be I32 [n] with n at most " +
+                                            std::to_string(max_outliers));
+    }
+    const std::int64_t n = index->shape()[0];
+    auto owned = std::make_unique<std::int32_t[]>(static_cast<std::size_t>(n));
+    std::memcpy(owned.get(), index->bytes().data(), index->bytes().size());
+    for (std::int64_t o = 0; o < n; ++o) {
+      const std::int32_t c = owned[o];
+      if (c < 0 || c >= l.n_in || (o > 0 && c <= owned[o - 1])) {
+        throw error(errc::invalid_tensor, file_.source() + ": tensor '" + index_name + "' holds " + std::to_string(c) + " at " +
+                                              std::to_string(o) + "; input channels are increasing and below " +
+                                              std::to_string(l.n_in));
+      }
+    }
+    l.outlier_weight = get(name + ".outlier_weight", {l.n_out, n});
+    l.outlier_index = owned.get();
+    l.n_outliers = n;
+    out_.outlier_indices.push_back(std::move(owned));
   }
 
   layer_norm_weights layer_norm(const std::string& name, std::int64_t n) {
@@ -68,6 +155,10 @@ class binder {
 };
 
 }  // namespace
+
+const char* weight_precision_name(weight_precision p) noexcept {
+  return p == weight_precision::int8 ? "int8" : "f32";
+}
 
 bert_weights bind_bert_weights(const safetensors_file& file, const bert_config& c) {
   bert_weights w;

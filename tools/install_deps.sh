@@ -10,6 +10,7 @@ packages=(
   libeigen3-dev libsimdjson-dev unicode-data zlib1g-dev
   doctest-dev libbenchmark-dev
   libsentencepiece-dev
+  libsimde-dev
 )
 "$here/apt_install.sh" "${packages[@]}"
 "$here/fetch_model.sh"

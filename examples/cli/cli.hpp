@@ -52,5 +52,6 @@ struct args {
 int run_info(args a);
 int run_tokenize(args a);
 int run_embed(args a);
+int run_quantize(args a);
 
 }  // namespace cli

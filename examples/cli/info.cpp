@@ -68,6 +68,15 @@ int cli::run_info(args a) {
   std::printf("weights         %s: %zu tensors, %zu bytes mapped read-only, prefix '%s', %zu bytes converted\n",
               folder.weights.c_str(), file.tensors().size(), file.size_bytes(), weights.prefix.c_str(),
               weights.converted_bytes);
+  std::printf("precision       %s", minilm::weight_precision_name(weights.precision));
+  if (weights.precision == minilm::weight_precision::int8) {
+    const auto& meta = file.metadata();
+    const auto source = meta.find("minilm.source"), sha = meta.find("minilm.source_sha256");
+    std::printf(" (%s: linear layers int8 per output channel, activations per token; from %s, sha256 %s)",
+                minilm::int8_scheme, source != meta.end() ? source->second.c_str() : "?",
+                sha != meta.end() ? sha->second.c_str() : "?");
+  }
+  std::printf("\n");
   const std::filesystem::path& tokenizer = !folder.tokenizer_json.empty()        ? folder.tokenizer_json
                                            : !folder.sentencepiece_model.empty() ? folder.sentencepiece_model
                                                                                  : folder.vocab_txt;

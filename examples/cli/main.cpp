@@ -16,6 +16,8 @@ const char* usage =
     "  tokenize   read lines from stdin, print one JSON array of token ids per line\n"
     "  embed      read lines from stdin, print one embedding per line\n"
     "             (--prompt-name NAME or --prompt TEXT puts a prompt before each)\n"
+    "  quantize   write an int8 copy of the model folder: --out DIR (a new folder)\n"
+    "             [--outliers N: input channels per layer kept in F32, default 8]\n"
     "\n"
     "The model folder defaults to $MINILM_MODEL, else " MINILM_DEFAULT_MODEL_DIR ".\n";
 }
@@ -32,6 +34,7 @@ int main(int argc, char** argv) {
     if (command == "info") return cli::run_info(a);
     if (command == "tokenize") return cli::run_tokenize(a);
     if (command == "embed") return cli::run_embed(a);
+    if (command == "quantize") return cli::run_quantize(a);
   } catch (const minilm::error& e) {
     std::fprintf(stderr, "%s\n", e.what());
     return 1;

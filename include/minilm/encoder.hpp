@@ -16,12 +16,13 @@
 //   options.pooling = minilm::pooling_mode::cls;
 //   const minilm::encoder cls_model = minilm::encoder::load("models/all-MiniLM-L6-v2", options);
 //
-// An encoder is immutable after load(): it maps model.safetensors read-only and uses the F32
-// weights in place, so copies are cheap and every const member may be called from many
-// threads at once. What a call needs to compute (activations, threads) lives in a workspace.
-// A call without one borrows one of the encoder's own (a small pool shared by its copies,
-// one per call running at once), so repeated calls start no thread and touch no new memory;
-// pass your own to control where that memory lives.
+// An encoder is immutable after load(): it maps model.safetensors read-only and uses the
+// weights in place (F32, or int8 from minilm::quantize_model: <minilm/quantize.hpp>), so
+// copies are cheap and every const member may be called from many threads at once. What a
+// call needs to compute (activations, threads) lives in a workspace. A call without one
+// borrows one of the encoder's own (a small pool shared by its copies, one per call running
+// at once), so repeated calls start no thread and touch no new memory; pass your own to
+// control where that memory lives.
 //
 // A text's embedding is bitwise the same whatever batch it is in, wherever it sits in that
 // batch, and whatever n_threads is.
@@ -164,6 +165,8 @@ class MINILM_API encoder {
   bool normalize() const noexcept;
   std::size_t max_seq_length() const noexcept;  // tokens, [CLS] and [SEP] included
   std::size_t n_threads() const noexcept;
+  // How the folder stores the linear layers' weights: F32, or int8 (<minilm/quantize.hpp>).
+  weight_precision precision() const noexcept;
   const model_folder& folder() const noexcept;
   const minilm::tokenizer& tokenizer() const noexcept;
 

@@ -10,6 +10,16 @@
 // (embeddings.position_ids, pooler.*) are allowed. F32 tensors are used in place; F16
 // and BF16 ones, and F32 ones not aligned for float in the file, are converted into private
 // memory held by the bert_weights (4 bytes per parameter, no longer shared between processes).
+//
+// int8 files (written by minilm::quantize_model, <minilm/quantize.hpp>) say so in their
+// metadata: "minilm.quantization": "int8-per-channel". In them, the weight of every linear layer
+// of the encoder is I8 [out, in] with a scale per output channel, "<layer>.weight_scale" F32 [out]:
+// weight[j][p] stands for weight_i8[j][p] * weight_scale[j]. A layer may also name a few input
+// channels whose activations run far larger than the others' (outliers), computed in F32:
+// "<layer>.outlier_index" I32 [n] (increasing, below in; n at most max_outliers) and
+// "<layer>.outlier_weight" F32 [out, n], their columns of the weight; weight_i8 holds 0 there.
+// All of it is used in place, like F32 tensors (but the few indices, copied); everything else
+// (embeddings, LayerNorm, biases) is as in any other file.
 #pragma once
 
 #include <cstdint>
@@ -21,12 +31,33 @@
 
 MINILM_BEGIN_NAMESPACE
 
-// y = x * weight^T + bias, weight stored [out, in] row-major (PyTorch's nn.Linear).
+// How the linear layers' weights are stored.
+enum class weight_precision {
+  f32,   // F32 (or F16 / BF16 converted to F32 at load)
+  int8,  // int8 per output channel with F32 scales; activations are quantized per token at run time
+};
+
+// "f32", "int8".
+MINILM_API const char* weight_precision_name(weight_precision p) noexcept;
+
+// The value of the metadata field "minilm.quantization" in an int8 file.
+inline constexpr const char* int8_scheme = "int8-per-channel";
+inline constexpr const char* quantization_field = "minilm.quantization";
+// The most outlier channels an int8 layer may name.
+inline constexpr std::int64_t max_outliers = 64;
+
+// y = x * weight^T + bias, weight stored [out, in] row-major (PyTorch's nn.Linear). In an F32
+// model `weight` is set; in an int8 one `weight_i8` and `weight_scale` are.
 struct linear_weights {
   const float* weight = nullptr;
   const float* bias = nullptr;
   std::int64_t n_out = 0;
   std::int64_t n_in = 0;
+  const std::int8_t* weight_i8 = nullptr;   // [out, in] row-major
+  const float* weight_scale = nullptr;      // [out]
+  const std::int32_t* outlier_index = nullptr;  // [n_outliers]: input channels computed in F32
+  const float* outlier_weight = nullptr;        // [out, n_outliers]
+  std::int64_t n_outliers = 0;
 };
 
 struct layer_norm_weights {
@@ -52,12 +83,15 @@ struct bert_weights {
   std::vector<bert_layer_weights> layers;
   // "", "bert." or "roberta.": the prefix the file's tensor names carry.
   std::string prefix;
+  weight_precision precision = weight_precision::f32;
   // Converted copies of F16/BF16 (and unaligned F32) tensors; empty for an aligned all-F32 file.
   std::vector<std::unique_ptr<float[]>> converted;
   std::size_t converted_bytes = 0;
+  std::vector<std::unique_ptr<std::int32_t[]>> outlier_indices;  // int8: each layer's, copied
 };
 
-// Throws errc::missing_tensor or errc::invalid_tensor naming the file and the tensor.
+// Throws errc::missing_tensor or errc::invalid_tensor naming the file and the tensor, and
+// errc::unsupported for a quantization scheme it does not know.
 MINILM_API bert_weights bind_bert_weights(const safetensors_file& file, const bert_config& config);
 
 MINILM_END_NAMESPACE

@@ -30,7 +30,7 @@ from ._minilm import Model as _Model
 __version__: str = _minilm.version
 _minilm.register_errors(ModelError, InputError)
 
-__all__ = ["Encoder", "SentenceTransformer", "Error", "ModelError", "InputError", "__version__"]
+__all__ = ["Encoder", "SentenceTransformer", "quantize", "Error", "ModelError", "InputError", "__version__"]
 
 
 def _input_error(message: str) -> InputError:
@@ -247,6 +247,11 @@ class Encoder:
         return self._model.threads
 
     @property
+    def precision(self) -> str:
+        """How the folder stores its linear layers' weights: "f32", or "int8" (minilm.quantize)."""
+        return self._model.precision
+
+    @property
     def path(self) -> str:
         """The model folder opened (for a hub id, its snapshot in the cache)."""
         return self._model.path
@@ -256,11 +261,21 @@ class Encoder:
     def __repr__(self) -> str:
         return (
             f"minilm.Encoder({self.path!r}, dimension={self._model.dimension}, max_seq_length={self.max_seq_length}, "
-            f"pooling={self.pooling!r}, normalize={self.normalize_embeddings}, threads={self.threads})"
+            f"pooling={self.pooling!r}, normalize={self.normalize_embeddings}, threads={self.threads}, "
+            f"precision={self.precision!r})"
         )
 
 
 SentenceTransformer = Encoder
+
+
+def quantize(model: str | os.PathLike[str], out: str | os.PathLike[str], outliers: int = 8) -> str:
+    """Writes the int8 copy of the model folder `model` into `out`, a folder that does not exist
+    yet (or is empty): the linear layers' weights as int8 per output channel, `outliers` input
+    channels per layer kept in F32; every other file copied. Returns the new weights file.
+    Encoder(out) then runs the int8 model (about twice as fast, embeddings within a cosine of
+    about 0.999 of the F32 ones). Nothing in `model` is written."""
+    return _minilm.quantize(os.fspath(model), os.fspath(out), outliers)
 
 
 def _batches(n: int, batch_size: int, show_progress_bar: bool) -> Iterator[int]:

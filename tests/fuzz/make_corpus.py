@@ -16,7 +16,7 @@ CORPUS = os.path.join(HERE, "corpus")
 # test_support::tiny_bert's defaults.
 TINY = dict(vocab=16, hidden=8, layers=2, heads=2, intermediate=12, positions=10, types=2)
 
-DTYPE_BYTES = {"F32": 4, "F16": 2, "BF16": 2, "I64": 8, "U8": 1, "BOOL": 1, "F64": 8}
+DTYPE_BYTES = {"F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I8": 1, "U8": 1, "BOOL": 1, "F64": 8}
 
 
 def tiny_bert_tensors(m, prefix=""):
@@ -126,6 +126,37 @@ def safetensors_seeds():
         h, data = safetensors_parts(tensors, metadata)
         assert len(data) < 65536
         write("safetensors_header", name, struct.pack("<H", len(data)) + h)
+
+
+def int8_weights_seeds():
+    """int8 tiny models (minilm quantize's format): every linear weight I8 with an F32 scale per
+    output channel; with two outlier channels per layer, and with none."""
+    for name, n_outliers in (("tiny_int8_outliers", 2), ("tiny_int8", 0)):
+        header, data = {"__metadata__": {"format": "pt", "minilm.quantization": "int8-per-channel"}}, b""
+
+        def add(tensor, dtype, shape, payload):
+            nonlocal data
+            header[tensor] = {"dtype": dtype, "shape": shape, "data_offsets": [len(data), len(data) + len(payload)]}
+            data += payload
+
+        linears = []
+        for i, (tensor, shape) in enumerate(tiny_bert_tensors(TINY)):
+            if tensor.startswith("encoder.layer.") and "LayerNorm" not in tensor and tensor.endswith(".weight"):
+                linears.append((tensor, shape))
+            else:
+                add(tensor, "F32", shape, tensor_bytes("F32", shape, 0.01 * (i + 1)))
+        for tensor, (n_out, n_in) in linears:
+            layer = tensor[: -len(".weight")]
+            add(tensor + "_scale", "F32", [n_out], struct.pack(f"<{n_out}f", *[0.01] * n_out))
+            if n_outliers:
+                add(layer + ".outlier_index", "I32", [n_outliers], struct.pack(f"<{n_outliers}i", 1, n_in - 2))
+                add(layer + ".outlier_weight", "F32", [n_out, n_outliers],
+                    tensor_bytes("F32", [n_out, n_outliers], 0.5))
+        for tensor, (n_out, n_in) in linears:
+            add(tensor, "I8", [n_out, n_in], bytes((i * 37) % 255 for i in range(n_out * n_in)))
+        h = json.dumps(header, separators=(",", ":")).encode()
+        h += b" " * (-len(h) % 8)
+        write("int8_weights", name, struct.pack("<Q", len(h)) + h + data)
 
 
 def model_config_seeds():
@@ -275,6 +306,7 @@ def unigram_seeds():
 
 def main():
     safetensors_seeds()
+    int8_weights_seeds()
     model_config_seeds()
     tokenizer_seeds()
     unigram_seeds()

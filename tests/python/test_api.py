@@ -480,3 +480,28 @@ def test_a_missing_hub_id_names_every_path_tried(hub_env, hub_cache):
     with pytest.raises(minilm.ModelError, match="nor a hub id"):
         minilm.Encoder("not a hub id!", cache_folder=hub_cache)
     assert_untouched(hub_cache, before)
+
+
+# int8 folders.
+
+
+def test_quantize_writes_an_int8_folder_that_loads_and_stays_close(tmp_path, model_path):
+    before = listing(model_path)
+    weights = minilm.quantize(model_path, tmp_path / "int8")
+    assert_untouched(model_path, before)
+    assert weights == str(tmp_path / "int8" / "model.safetensors")
+    int8 = minilm.Encoder(tmp_path / "int8")
+    assert int8.precision == "int8"
+    assert minilm.Encoder(model_path).precision == "f32"
+    assert "precision='int8'" in repr(int8)
+    texts = read_texts(ENCODER_DATA / "texts.txt")[:300]
+    want = read_golden(ENCODER_DATA / "minilm-l6.golden").embeddings[:300]
+    got = int8.encode(texts)
+    cosines = (got.astype(np.float64) * want).sum(axis=1) / np.linalg.norm(got, axis=1) / np.linalg.norm(want, axis=1)
+    assert np.median(cosines) >= 0.999 and cosines.min() >= 0.99, (np.median(cosines), cosines.min())
+    assert same_bits(int8.encode(texts[7]), got[7])
+
+    with pytest.raises(minilm.InputError, match="already exists and is not an empty directory"):
+        minilm.quantize(model_path, tmp_path)
+    with pytest.raises(minilm.InputError, match="already int8"):
+        minilm.quantize(tmp_path / "int8", tmp_path / "again")
