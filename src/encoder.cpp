@@ -313,6 +313,12 @@ encoder encoder::load(const std::filesystem::path& path, const encoder_options& 
 
   safetensors_file file = safetensors_file::open(folder.weights);
   bert_weights weights = bind_bert_weights(file, folder.config);
+  // Every forward pass reads each layer's weights whole: their pages are mapped in now, in one
+  // call, rather than in hundreds of page faults during the first pass. The word embeddings
+  // (most of the file; a text reads a few rows) fault in as they are read.
+  for (const tensor_view& t : file.tensors()) {
+    if (t.name().find("word_embeddings") == std::string::npos) file.populate(t.bytes());
+  }
   minilm::tokenizer tok = tokenizer::load(folder);
   if (tok.vocab_size() > static_cast<std::size_t>(folder.config.vocab_size)) {
     throw error(errc::invalid_config, "'" + (folder.path / "config.json").string() + "': vocab_size (" +

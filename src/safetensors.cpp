@@ -161,6 +161,10 @@ void safetensors_file::prefetch() const noexcept {
   if (mapping_) mapping_->prefetch();
 }
 
+void safetensors_file::populate(std::span<const std::byte> bytes) const noexcept {
+  if (mapping_) mapping_->populate(bytes.data(), bytes.size());
+}
+
 const tensor_view* safetensors_file::find(std::string_view name) const noexcept {
   auto it = index_.find(name);
   return it == index_.end() ? nullptr : &tensors_[it->second];

@@ -93,18 +93,24 @@ constexpr std::int64_t max_vocab = 1 << 24;
 // tokens (build_vocab) and 2^24 lines.
 constexpr std::uintmax_t max_vocab_txt_bytes = (std::uintmax_t{1} << 23) + (std::uintmax_t{1} << 24);
 
-void build_vocab(tokenizer_model& m, const std::vector<std::pair<std::string, std::int32_t>>& entries,
-                 const std::string& prefix, const std::string& source) {
-  std::vector<std::pair<std::string_view, std::int32_t>> views(entries.begin(), entries.end());
-  if (!m.vocab.build(views)) {
+// Fills the WordPiece tables from (token, id) entries. Of entries with the same text the first
+// one keeps it; returns how many later ones lost theirs.
+std::size_t build_vocab(tokenizer_model& m, const std::vector<std::pair<std::string_view, std::int32_t>>& entries,
+                        std::string_view prefix, const std::string& source) {
+  std::vector<std::pair<std::size_t, std::size_t>> duplicates;
+  if (!m.vocab.build(entries, &duplicates)) {
     throw error(errc::invalid_tokenizer, source + ": the vocabulary is too large (more than 2^23 bytes)");
   }
+  std::vector<bool> shadowed(entries.size(), false);
+  for (const auto& d : duplicates) shadowed[d.first] = true;
   std::vector<std::pair<std::string_view, std::int32_t>> whole, rest;
-  for (const auto& [token, id] : entries) {
-    if (!m.by_text.emplace(token, id).second) continue;
+  whole.reserve(entries.size());
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    if (shadowed[i]) continue;
+    const auto& [token, id] = entries[i];
     whole.emplace_back(token, id);
-    if (token.size() > prefix.size() && token.compare(0, prefix.size(), prefix) == 0) {
-      rest.emplace_back(std::string_view(token).substr(prefix.size()), id);
+    if (token.size() > prefix.size() && token.substr(0, prefix.size()) == prefix) {
+      rest.emplace_back(token.substr(prefix.size()), id);
     }
   }
   m.words.build(whole);
@@ -112,6 +118,31 @@ void build_vocab(tokenizer_model& m, const std::vector<std::pair<std::string, st
   // A continuation piece is looked up as prefix + piece (tokenizers' WordPiece), i.e. in
   // the subtree under the prefix. Without any such entry only whole words can match.
   m.continuation_root = m.vocab.walk(prefix);
+  return duplicates.size();
+}
+
+// tokenizer.json's model.vocab, read straight from the parsed document: a json_value per entry
+// (each with its field path) cost more than all the tables built from them. False when
+// anything is off (not an object, an id that is not an integer, out of range or used twice);
+// the caller then reads the vocabulary again through json_value, which names the problem.
+bool read_vocab_entries(const json_value& vocab, std::vector<std::pair<std::string_view, std::int32_t>>& entries) {
+  simdjson::dom::object object;
+  if (vocab.raw().get_object().get(object) != simdjson::SUCCESS) return false;
+  const std::size_t n = object.size();  // saturates at 2^24 - 1
+  if (n == 0 || n >= (1u << 24) - 1) return false;
+  entries.clear();
+  entries.reserve(n);
+  std::vector<bool> used(n, false);
+  for (const auto field : object) {
+    std::int64_t id = 0;
+    if (field.value.get_int64().get(id) != simdjson::SUCCESS || id < 0 || static_cast<std::size_t>(id) >= n ||
+        used[static_cast<std::size_t>(id)]) {
+      return false;
+    }
+    used[static_cast<std::size_t>(id)] = true;
+    entries.emplace_back(field.key, static_cast<std::int32_t>(id));
+  }
+  return entries.size() == n;
 }
 
 // The text of a special token in tokenizer_config.json: a string or an AddedToken object.
@@ -149,7 +180,6 @@ void read_added_tokens(tokenizer_model& m, const json_value& list) {
     }
     const auto id = static_cast<std::int32_t>(t.at("id").as_int(0, max_vocab));
     m.added.push_back({content, id});
-    m.by_text.emplace(content, id);
   }
 }
 
@@ -184,20 +214,34 @@ void load_tokenizer_json(tokenizer_model& m, const fs::path& file, const model_f
   const std::string unk(model.at("unk_token").as_string());
   const std::string prefix = model.string_or("continuing_subword_prefix", "##");
   m.max_input_chars_per_word = static_cast<std::size_t>(model.int_or("max_input_chars_per_word", 100, 1, 1 << 20));
-  const auto vocab = model.at("vocab").members();
-  if (vocab.empty() || static_cast<std::int64_t>(vocab.size()) > max_vocab) {
-    model.at("vocab").fail(errc::invalid_tokenizer, "the vocabulary must have between 1 and 2^24 entries");
+  std::vector<std::pair<std::string_view, std::int32_t>> entries;
+  // The quick reading is trusted only when the keys are distinct too (build_vocab counts the
+  // texts seen twice); otherwise the checked one below throws.
+  bool quick = read_vocab_entries(model.at("vocab"), entries);
+  if (quick) {
+    m.vocab_size = entries.size();
+    try {
+      quick = build_vocab(m, entries, prefix, "'" + file.string() + "'") == 0;
+    } catch (const error&) {
+      quick = false;  // a duplicate key is reported before the size
+    }
   }
-  std::vector<std::pair<std::string, std::int32_t>> entries;
-  std::vector<bool> used(vocab.size(), false);
-  for (const auto& [token, value] : vocab) {
-    const auto id = value.as_int(0, static_cast<std::int64_t>(vocab.size()) - 1);
-    if (used[static_cast<std::size_t>(id)]) value.fail(errc::invalid_tokenizer, "id " + std::to_string(id) + " is used twice");
-    used[static_cast<std::size_t>(id)] = true;
-    entries.emplace_back(std::string(token), static_cast<std::int32_t>(id));
+  if (!quick) {
+    const auto vocab = model.at("vocab").members();
+    if (vocab.empty() || static_cast<std::int64_t>(vocab.size()) > max_vocab) {
+      model.at("vocab").fail(errc::invalid_tokenizer, "the vocabulary must have between 1 and 2^24 entries");
+    }
+    entries.clear();
+    std::vector<bool> used(vocab.size(), false);
+    for (const auto& [token, value] : vocab) {
+      const auto id = value.as_int(0, static_cast<std::int64_t>(vocab.size()) - 1);
+      if (used[static_cast<std::size_t>(id)]) value.fail(errc::invalid_tokenizer, "id " + std::to_string(id) + " is used twice");
+      used[static_cast<std::size_t>(id)] = true;
+      entries.emplace_back(token, static_cast<std::int32_t>(id));
+    }
+    m.vocab_size = vocab.size();
+    build_vocab(m, entries, prefix, "'" + file.string() + "'");
   }
-  m.vocab_size = vocab.size();
-  build_vocab(m, entries, prefix, "'" + file.string() + "'");
   m.unk_id = m.vocab.find(unk);
   if (m.unk_id < 0) model.at("unk_token").fail(errc::invalid_tokenizer, "'" + unk + "' is not in the vocabulary");
 
@@ -268,7 +312,7 @@ void load_vocab_txt(tokenizer_model& m, const fs::path& vocab_file, const fs::pa
     ++id;
   }
   if (id == 0) throw error(errc::invalid_tokenizer, vocab_file.string() + ": the vocabulary is empty");
-  std::vector<std::pair<std::string, std::int32_t>> entries(seen.begin(), seen.end());
+  std::vector<std::pair<std::string_view, std::int32_t>> entries(seen.begin(), seen.end());
   std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) { return a.second < b.second; });
   m.vocab_size = static_cast<std::size_t>(id);
   build_vocab(m, entries, "##", "'" + vocab_file.string() + "'");

@@ -33,6 +33,10 @@ class string_table {
     while (cap < entries.size() * 2 + 1) cap <<= 1;
     slots_.assign(cap, slot{});
     mask_ = cap - 1;
+    std::size_t n_bytes = 0;
+    for (const auto& e : entries) n_bytes += e.first.size();
+    pool_.clear();
+    pool_.reserve(n_bytes);
     for (const auto& [key, id] : entries) {
       const std::uint64_t h = hash(key.data(), key.size());
       std::size_t i = h & mask_;
@@ -224,8 +228,6 @@ struct tokenizer_model {
   std::int32_t pad_id = 0;
   bool lowercase_first = false;  // sentence-transformers' do_lower_case
   invalid_utf8 on_invalid = invalid_utf8::error;
-  // All vocabulary entries and added tokens by text, for token_to_id().
-  std::unordered_map<std::string, std::int32_t> by_text;
 
   // After the loader has filled the fields above: the ASCII tables, the added tokens' order
   // (src/tokenizer_files.cpp).

@@ -395,8 +395,14 @@ std::int32_t tokenizer::pad_id() const noexcept { return model_->pad_id; }
 std::size_t tokenizer::vocab_size() const noexcept { return model_->vocab_size; }
 std::int32_t tokenizer::token_to_id(std::string_view token) const noexcept {
   if (model_->unigram) return model_->unigram->token_to_id(token);
-  auto it = model_->by_text.find(std::string(token));
-  return it == model_->by_text.end() ? -1 : it->second;
+  // A vocabulary entry first, then the added tokens in the order the file lists them (finish()
+  // sorted them by length only, which keeps that order among tokens of the same text).
+  const std::int32_t id = model_->words.find(token.data(), token.size());
+  if (id >= 0) return id;
+  for (const detail::added_token& t : model_->added) {
+    if (t.content == token) return t.id;
+  }
+  return -1;
 }
 
 MINILM_END_NAMESPACE

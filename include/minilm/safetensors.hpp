@@ -108,6 +108,9 @@ class MINILM_API safetensors_file {
   std::size_t header_bytes() const noexcept { return header_bytes_; }
   // Hints the kernel to read the whole file ahead (madvise WILLNEED); no-op for buffers.
   void prefetch() const noexcept;
+  // Maps the pages of these bytes (a tensor's, say) into the process now, on Linux 5.14 and
+  // later, so that reading them takes no page fault; no-op for buffers and elsewhere.
+  void populate(std::span<const std::byte> bytes) const noexcept;
 
  private:
   safetensors_file() = default;
