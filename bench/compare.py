@@ -11,7 +11,12 @@ Engines (each with its usual best practice):
              fast tokenizer) is inside the timing, as it is for the other engines.
   ort-fused  the same on model_optimized.onnx (ONNX Runtime's transformer optimizer: fused
              Attention, SkipLayerNormalization, BiasGelu, EmbedLayerNormalization).
+  ort-int8   the same as ort on model_int8.onnx (tools/quantize_onnx.py: ONNX Runtime's dynamic
+             quantization, linear layers' weights int8 per output channel, their inputs uint8
+             per tensor at run time).
   minilm     only with --minilm-bin PATH (see MINILM INTERFACE below); skipped otherwise.
+  minilm-int8  the same binary on the int8 model folder --minilm-int8-model (default
+             models/all-MiniLM-L6-v2-int8, written by `minilm quantize`); skipped if absent.
 
 Cases (the texts are real: tests/data/encoder/texts.txt, the parity corpus):
   1x12       one query of 12 tokens ([CLS] + 10 word pieces + [SEP]): latency of one call.
@@ -22,15 +27,26 @@ Cases (the texts are real: tests/data/encoder/texts.txt, the parity corpus):
 Each case runs at 1 thread and at every core (os.cpu_count()); every figure is the median of
 --reps timed repetitions (after one untimed warm-up), and the 1x12 latency the median of
 --latency-reps calls. "max |diff|" is the largest absolute difference of any embedding
-component from sentence-transformers' (the 1-thread run), over all cases.
+component from sentence-transformers' (the 1-thread run), over all cases. When minilm-int8 ran,
+the table gains a column of its speed-up over every other engine. When ort-int8 or minilm-int8
+ran, a second table sets the int8 engines beside the F32 ones, case by case: ort-int8's speed-up
+over ort, and minilm-int8's over minilm, ort and ort-int8.
 
-MINILM INTERFACE (the hook for the minilm engine): compare.py runs
+Accuracy (unless --no-accuracy): every engine's embeddings of the parity corpus (its mixed case,
+the run at the fewest threads; embedded once, untimed, if the mixed case was not run) against
+sentence-transformers' F32 ones (st-torch's mixed case, or computed with 1 thread if st-torch was
+not run): the median and the smallest cosine per text, and the Spearman correlation of the
+cosine similarities of all pairs of the first 1,000 texts (499,500 pairs) with those of
+sentence-transformers (Pearson's correlation of the ranks, ties given their average rank).
+
+MINILM INTERFACE (the hook for the minilm engines): compare.py runs
     PATH --model DIR --threads T --batch-size 32 --repetitions R --texts FILE --embeddings OUT
-where FILE holds the case's texts, UTF-8, one per line (split on "\\n" only). PATH must open the
-model, run one untimed warm-up pass over all texts, then R timed passes, each embedding every
-text of FILE in order, 32 at a time (how it batches inside is its own business), write the
-last pass's embeddings to OUT as raw little-endian float32, n_texts x hidden, row i for line i,
-and print one JSON object on stdout:
+with DIR --model for minilm and --minilm-int8-model for minilm-int8, where FILE holds the case's
+texts, UTF-8, one per line (split on "\\n" only). PATH must open the model, run one untimed
+warm-up pass over all texts, then R timed passes, each embedding every text of FILE in order, 32
+at a time (how it batches inside is its own business), write the last pass's embeddings to OUT
+as raw little-endian float32, n_texts x hidden, row i for line i, and print one JSON object on
+stdout:
     {"times_ms": [t_1, ..., t_R], "open_ms": <optional>, "peak_rss_kb": <optional>}
 with t_r the wall time of pass r from texts to embeddings (tokenization included).
 
@@ -146,10 +162,9 @@ class Ort:
 
 class Minilm:
     """An external binary that follows the MINILM INTERFACE in this file's docstring."""
-    name = "minilm"
 
-    def __init__(self, binary, model_dir, reps):
-        self.binary, self.model_dir, self.reps = binary, model_dir, reps
+    def __init__(self, binary, model_dir, reps, name="minilm"):
+        self.binary, self.model_dir, self.reps, self.name = binary, model_dir, reps, name
         self.threads = 1
 
     def set_threads(self, threads):
@@ -166,6 +181,54 @@ class Minilm:
             emb = np.fromfile(dst, dtype="<f4").reshape(len(texts), -1)
         return statistics.median(report["times_ms"]), emb, report
 
+    def embed(self, texts):
+        return self.run(texts, 1)[1]
+
+
+def average_ranks(x):
+    """Ranks 1..n of x's values, ties sharing the average of the ranks they span."""
+    order = np.argsort(x, kind="stable")
+    _, first, counts = np.unique(x[order], return_index=True, return_counts=True)
+    ranks = np.empty(len(x))
+    ranks[order] = np.repeat(first + (counts + 1) / 2, counts)
+    return ranks
+
+
+def spearman(a, b):
+    ra, rb = average_ranks(a), average_ranks(b)
+    ra -= ra.mean()
+    rb -= rb.mean()
+    return float(ra @ rb / np.sqrt((ra @ ra) * (rb @ rb)))
+
+
+def unit_rows(emb):
+    emb = np.asarray(emb, dtype=np.float64)
+    return emb / np.linalg.norm(emb, axis=1, keepdims=True)
+
+
+def pair_cosines(emb):
+    """Cosine similarity of every pair i < j of emb's rows."""
+    u = unit_rows(emb)
+    return (u @ u.T)[np.triu_indices(len(u), k=1)]
+
+
+def accuracy_rows(engines, corpus, embedded, reference, n_pairs_texts=1000):
+    """Each engine's per-text cosine and pairwise-similarity Spearman against reference."""
+    ref_unit = unit_rows(reference)
+    ref_pairs = pair_cosines(reference[:n_pairs_texts])
+    rows = []
+    for engine in engines:
+        emb = embedded.get(engine.name)
+        if emb is None:
+            engine.set_threads(1)
+            emb = engine.embed(corpus)
+        cos = np.sum(unit_rows(emb) * ref_unit, axis=1)
+        rows.append({"engine": engine.name, "median_cos": float(np.median(cos)), "min_cos": float(cos.min()),
+                     "argmin": int(cos.argmin()),
+                     "spearman": spearman(pair_cosines(emb[:n_pairs_texts]), ref_pairs)})
+        print(f"  accuracy {engine.name:11s} done", file=sys.stderr, flush=True)
+    return rows
+
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -173,11 +236,14 @@ def main():
     ap.add_argument("--onnx-dir", type=Path, default=None, help="default: <model>/../onnx/<model name>")
     ap.add_argument("--texts", type=Path, default=ROOT / "tests" / "data" / "encoder" / "texts.txt")
     ap.add_argument("--minilm-bin", type=Path, default=None, help="the minilm engine (MINILM INTERFACE); skipped when absent")
+    ap.add_argument("--minilm-int8-model", type=Path, default=ROOT / "models" / "all-MiniLM-L6-v2-int8",
+                    help="the int8 model folder for minilm-int8 (same --minilm-bin); skipped when absent")
     ap.add_argument("--threads", default=None, help="comma-separated thread counts (default: 1 and os.cpu_count())")
     ap.add_argument("--cases", default="1x12,32x128,32x256,mixed")
-    ap.add_argument("--engines", default="st-torch,ort,ort-fused,minilm")
+    ap.add_argument("--engines", default="st-torch,ort,ort-fused,ort-int8,minilm,minilm-int8")
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--latency-reps", type=int, default=50)
+    ap.add_argument("--no-accuracy", action="store_true", help="skip the accuracy table")
     ap.add_argument("--json", type=Path, default=None, help="also write the rows here")
     args = ap.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -211,19 +277,26 @@ def main():
     engines = []
     if "st-torch" in wanted:
         engines.append(StTorch(args.model))
-    for name, file in (("ort", "model.onnx"), ("ort-fused", "model_optimized.onnx")):
+    for name, file, tool in (("ort", "model.onnx", "export_onnx.py"),
+                             ("ort-fused", "model_optimized.onnx", "export_onnx.py"),
+                             ("ort-int8", "model_int8.onnx", "quantize_onnx.py")):
         if name in wanted:
             if (onnx_dir / file).exists():
                 engines.append(Ort(name, onnx_dir / file, tokenizer))
             else:
-                print(f"{name}: {onnx_dir / file} missing (run tools/export_onnx.py); skipped")
-    if "minilm" in wanted:
-        if args.minilm_bin and args.minilm_bin.exists():
-            engines.append(Minilm(args.minilm_bin, args.model, args.reps))
+                print(f"{name}: {onnx_dir / file} missing (run tools/{tool}); skipped")
+    for name, model_dir in (("minilm", args.model), ("minilm-int8", args.minilm_int8_model)):
+        if name not in wanted:
+            continue
+        if not (args.minilm_bin and args.minilm_bin.exists()):
+            print(f"{name}: no --minilm-bin given (or not found); skipped")
+        elif not model_dir.is_dir():
+            print(f"{name}: {model_dir} missing (write it with `minilm quantize --model {args.model} "
+                  f"--out {model_dir}`); skipped")
         else:
-            print("minilm: no --minilm-bin given (or not found); skipped")
+            engines.append(Minilm(args.minilm_bin, model_dir, args.reps, name))
 
-    rows, reference, max_diff = [], {}, {}
+    rows, reference, max_diff, corpus_emb = [], {}, {}, {}
     for t in threads:
         for engine in engines:
             engine.set_threads(t)
@@ -237,6 +310,8 @@ def main():
                     emb = holder["emb"]
                 if engine.name == "st-torch" and case not in reference:
                     reference[case] = emb
+                if case == "mixed" and t == min(threads):
+                    corpus_emb[engine.name] = emb
                 if case in reference:
                     diff = float(np.abs(emb - reference[case]).max())
                     max_diff[engine.name] = max(max_diff.get(engine.name, 0.0), diff)
@@ -245,17 +320,67 @@ def main():
                 print(f"  {engine.name:9s} {t} thr {case:7s} {ms:10.2f} ms", file=sys.stderr, flush=True)
 
     print()
-    print("| engine | threads | case | median ms | sentences/s | minilm speed-up | max abs diff vs st-torch |")
-    print("|---|---|---|---|---|---|---|")
     by_key = {(r["engine"], r["threads"], r["case"]): r for r in rows}
+    int8 = any(r["engine"] == "minilm-int8" for r in rows)
+
+    def speed_up(r, over):
+        """over's speed-up on r's cell: r's time / over's time, as text ("" when not measured)."""
+        m = by_key.get((over, r["threads"], r["case"]))
+        return f"{r['ms'] / m['ms']:.2f}x" if m and r["engine"] != over else ""
+
+    print("| engine | threads | case | median ms | sentences/s | minilm speed-up |"
+          + (" minilm-int8 speed-up |" if int8 else "") + " max abs diff vs st-torch |")
+    print("|---|---|---|---|---|---|---|" + ("---|" if int8 else ""))
     for r in rows:
-        m = by_key.get(("minilm", r["threads"], r["case"]))
-        ratio = f"{r['ms'] / m['ms']:.2f}x" if m and r["engine"] != "minilm" else ""
         diff = max_diff.get(r["engine"])
-        print(f"| {r['engine']} | {r['threads']} | {r['case']} | {r['ms']:.2f} | {r['sent_per_s']:.1f} | {ratio} | "
-              f"{'' if diff is None else f'{diff:.2e}'} |")
+        print(f"| {r['engine']} | {r['threads']} | {r['case']} | {r['ms']:.2f} | {r['sent_per_s']:.1f} | "
+              f"{speed_up(r, 'minilm')} |" + (f" {speed_up(r, 'minilm-int8')} |" if int8 else "")
+              + f" {'' if diff is None else f'{diff:.2e}'} |")
+
+    if int8 or any(r["engine"] == "ort-int8" for r in rows):
+        # The int8 engines beside the F32 ones: each ratio is the F32 (or other) engine's time over
+        # the int8 engine's, so above 1x means int8 is faster.
+        print()
+        print("| threads | case | ort ms | ort-int8 ms | ort-int8 vs ort | minilm ms | minilm-int8 ms | "
+              "minilm-int8 vs minilm | minilm-int8 vs ort | minilm-int8 vs ort-int8 |")
+        print("|---|---|---|---|---|---|---|---|---|---|")
+        for t in threads:
+            for case in cases:
+                ms = {e: by_key[(e, t, case)]["ms"] for e in ("ort", "ort-int8", "minilm", "minilm-int8")
+                      if (e, t, case) in by_key}
+
+                def fmt(e):
+                    return f"{ms[e]:.2f}" if e in ms else ""
+
+                def ratio(num, den):
+                    return f"{ms[num] / ms[den]:.2f}x" if num in ms and den in ms else ""
+
+                print(f"| {t} | {case} | {fmt('ort')} | {fmt('ort-int8')} | {ratio('ort', 'ort-int8')} | "
+                      f"{fmt('minilm')} | {fmt('minilm-int8')} | {ratio('minilm', 'minilm-int8')} | "
+                      f"{ratio('ort', 'minilm-int8')} | {ratio('ort-int8', 'minilm-int8')} |")
+
+    accuracy = []
+    if not args.no_accuracy:
+        ref = corpus_emb.get("st-torch")
+        if ref is None:
+            st = StTorch(args.model)
+            st.set_threads(1)
+            ref = st.embed(corpus)
+        accuracy = accuracy_rows(engines, corpus, corpus_emb, ref)
+        n_pairs = min(len(corpus), 1000)
+        print()
+        print(f"Accuracy against sentence-transformers F32 (st-torch), {len(corpus)} texts of {args.texts.name} "
+              f"(truncated at {MAX_TOKENS} tokens); Spearman over the {n_pairs * (n_pairs - 1) // 2} pairs of "
+              f"the first {n_pairs} texts")
+        print()
+        print("| engine | median cosine | min cosine (text) | Spearman of pairwise cosines |")
+        print("|---|---|---|---|")
+        for a in accuracy:
+            print(f"| {a['engine']} | {a['median_cos']:.6f} | {a['min_cos']:.6f} (line {a['argmin'] + 1}) | "
+                  f"{a['spearman']:.6f} |")
     if args.json:
-        args.json.write_text(json.dumps({"rows": rows, "max_abs_diff": max_diff, "threads": threads}, indent=1))
+        args.json.write_text(json.dumps({"rows": rows, "max_abs_diff": max_diff, "threads": threads,
+                                         "accuracy": accuracy}, indent=1))
 
 
 if __name__ == "__main__":

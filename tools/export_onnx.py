@@ -13,6 +13,10 @@ Writes into OUT (default: <model>/../onnx/<model name>/, which /models/ keeps ou
                         (onnxruntime.transformers.optimizer, model_type 'bert'), which fuses
                         attention, LayerNorm, GELU and bias adds. Written only if it fused
                         attention; the fused operator counts are printed either way.
+  model_int8.onnx       model.onnx with its linear layers' weights int8 per output channel and
+                        their inputs quantized at run time (ONNX Runtime's quantize_dynamic):
+                        tools/quantize_onnx.py, which says what is quantized and why; it can
+                        also be run on its own, without torch, on an existing export.
 
 Usage: HF_HUB_OFFLINE=1 python tools/export_onnx.py [--model DIR] [--out DIR]
 """
@@ -112,11 +116,14 @@ def main():
     print("  transformer optimizer fused operators:", {k: v for k, v in counts.items() if v})
     if counts.get("Attention", 0) + counts.get("MultiHeadAttention", 0) == 0:
         print("  no attention fused: model_optimized.onnx not written")
-        return
-    fused = out / "model_optimized.onnx"
-    opt.save_model_to_file(str(fused))
-    print(f"wrote {fused}")
-    check(fused)
+    else:
+        fused = out / "model_optimized.onnx"
+        opt.save_model_to_file(str(fused))
+        print(f"wrote {fused}")
+        check(fused)
+
+    from quantize_onnx import write_int8  # tools/, this script's folder
+    write_int8(out, tokenizer_dir=args.model)
 
 
 if __name__ == "__main__":
