@@ -13,6 +13,11 @@ def register_errors(model_error: type, input_error: type) -> None:
     The classes minilm's errors are raised as: ModelError for a model that cannot be used, InputError for a text or an argument (minilm/_errors.py).
     """
 
+def quantize(model: str, out: str, outliers: int = 8) -> str:
+    """
+    Writes the int8 copy of a model folder into the new folder out (minilm/quantize.hpp); returns its weights file.
+    """
+
 class Model:
     """
     A loaded model folder: minilm::encoder. Thread-safe; calls release the GIL.
@@ -63,6 +68,9 @@ class Model:
 
     @property
     def normalize(self) -> bool: ...
+
+    @property
+    def precision(self) -> str: ...
 
     @property
     def threads(self) -> int: ...
