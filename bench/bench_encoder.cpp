@@ -22,6 +22,8 @@
 // from getrusage), reported as counters of that benchmark.
 //
 //   build/bench/bench_encoder [--benchmark_filter=...]
+//   MINILM_MODEL_DIR=models/all-MiniLM-L6-v2-int8 build/bench/bench_encoder   (the int8 folder of
+//                                                 `minilm quantize`; the label names the precision)
 #include <benchmark/benchmark.h>
 #include <sys/resource.h>
 
@@ -166,7 +168,7 @@ void encode(benchmark::State& state) {
   state.counters["tokens/s"] = Counter(double(tokens), Counter::kIsIterationInvariantRate);
   state.counters["GFLOP/s"] = Counter((fl.dense + fl.attention) * 1e-9, Counter::kIsIterationInvariantRate);
   state.counters["dense_share"] = fl.dense / (fl.dense + fl.attention);
-  state.SetLabel(name);
+  state.SetLabel(name + " " + minilm::weight_precision_name(model.precision()));
 }
 
 void register_encode() {

@@ -23,6 +23,24 @@ namespace {
 using vector_map = Eigen::Map<Eigen::ArrayXf>;
 using const_vector_map = Eigen::Map<const Eigen::ArrayXf>;
 
+// An int8 layer's outlier channels of x (n_rows, n_in): copied into outliers (n_rows,
+// n_outliers) and zeroed in x, or (out_of_x false) copied back into x.
+void swap_outliers(float* x, std::size_t n_rows, const linear_weights& w, float* outliers, bool out_of_x) {
+  const auto n_in = static_cast<std::size_t>(w.n_in), n_outliers = static_cast<std::size_t>(w.n_outliers);
+  for (std::size_t r = 0; r < n_rows; ++r) {
+    for (std::size_t o = 0; o < n_outliers; ++o) {
+      float& v = x[r * n_in + static_cast<std::size_t>(w.outlier_index[o])];
+      float& kept = outliers[r * n_outliers + o];
+      if (out_of_x) {
+        kept = v;
+        v = 0.0f;
+      } else {
+        v = kept;
+      }
+    }
+  }
+}
+
 // A linear layer over all rows of a packed batch: y = x * W^T + b, then GELU and a residual
 // add when asked. x is (n_rows, n_in), W is (n_out, n_in) in the mapping, y is (n_rows, n_out).
 // detail::dense() and detail::dense_i8() (src/gemm.hpp; the latter for int8 weights, quantizing
@@ -49,14 +67,8 @@ void linear(float* x, std::size_t n_rows, const linear_weights& w, float* y, for
   // written to y first (y = outliers * W_outliers^T + residual), then the int8 product added to it
   // ahead of the bias and GELU; x gets them back afterwards.
   const auto n_outliers = static_cast<std::size_t>(w.n_outliers);
-  float* outliers = s.outliers.data();
-  for (std::size_t r = 0; r < n_rows; ++r) {
-    for (std::size_t o = 0; o < n_outliers; ++o) {
-      float& v = x[r * n_in + static_cast<std::size_t>(w.outlier_index[o])];
-      outliers[r * n_outliers + o] = v;
-      v = 0.0f;
-    }
-  }
+  float* outliers = s.outliers.data();  // (n_rows, n_outliers)
+  swap_outliers(x, n_rows, w, outliers, /*out_of_x=*/true);
   dense({.x = outliers, .w = w.outlier_weight, .residual = residual, .y = y,
          .m = n_rows, .n = n_out, .k = n_outliers, .ldx = n_outliers, .ldr = n_out, .ldy = n_out},
         pool);
@@ -64,11 +76,7 @@ void linear(float* x, std::size_t n_rows, const linear_weights& w, float* y, for
   a.addend = y;
   a.lda = n_out;
   dense_i8(a, pool);
-  for (std::size_t r = 0; r < n_rows; ++r) {
-    for (std::size_t o = 0; o < n_outliers; ++o) {
-      x[r * n_in + static_cast<std::size_t>(w.outlier_index[o])] = outliers[r * n_outliers + o];
-    }
-  }
+  swap_outliers(x, n_rows, w, outliers, /*out_of_x=*/false);
 }
 
 // Runs fn(r0, r1) over [0, n_rows) in chunks, on all threads: for cheap row-wise steps.

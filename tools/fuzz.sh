@@ -39,6 +39,7 @@ declare -A max_len=(
   [tokenize]=4096
   [encode]=1024
   [unigram]=16384
+  [int8_weights]=16384
 )
 declare -A exists=()
 for t in $(cd tests/fuzz && ls fuzz_*.cpp | sed 's/^fuzz_//; s/\.cpp$//'); do exists[$t]=1; done

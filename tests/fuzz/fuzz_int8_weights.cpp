@@ -3,7 +3,9 @@
 // then loaded and used to encode a short text.
 //
 // Promises checked: loading either succeeds or throws minilm::error; a model that loads gives a
-// finite unit-length vector, bitwise the same twice.
+// vector of the model's dimension, bitwise the same twice, and of unit length when its values are
+// finite (the F32 tensors are not checked for finiteness at load: weights that overflow give
+// NaN or infinity in the embedding, as they would in F32, but never undefined behaviour).
 #include <cmath>
 #include <cstring>
 #include <vector>
@@ -20,11 +22,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::vector<float> v = model.encode_one("a5 b6 c7");
     FUZZ_CHECK(v.size() == model.dimension());
     double norm = 0;
-    for (const float x : v) {
-      FUZZ_CHECK(std::isfinite(x));
-      norm += double{x} * x;
-    }
-    FUZZ_CHECK(norm == 0 || std::fabs(norm - 1.0) < 1e-4);
+    for (const float x : v) norm += double{x} * x;
+    FUZZ_CHECK(!std::isfinite(norm) || norm == 0 || std::fabs(norm - 1.0) < 1e-4);
     const std::vector<float> again = model.encode_one("a5 b6 c7");
     FUZZ_CHECK(std::memcmp(v.data(), again.data(), v.size() * sizeof(float)) == 0);
   } catch (const minilm::error&) {
