@@ -37,6 +37,7 @@
 #define MINILM_GEMM_NEON 1
 #elif (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
 #define MINILM_GEMM_X86 1
+#include <cpuid.h>
 #include <immintrin.h>
 #elif defined(__aarch64__) && defined(__ARM_NEON)
 #define MINILM_GEMM_NEON 1
@@ -157,7 +158,10 @@ inline float quantize_row(const float* x, std::size_t k, std::int8_t* q) {
   }
   const float inv = i8_inverse_scale(amax);
   for (std::size_t p = 0; p < k; ++p) {
-    q[p] = static_cast<std::int8_t>(std::min(std::max(std::nearbyint(x[p] * inv), -127.0f), 127.0f));
+    // As the SIMD code's max(v, -127) then min(.., 127): a NaN (from weights that overflow,
+    // say) becomes -127, never an undefined conversion.
+    const float v = std::nearbyint(x[p] * inv);
+    q[p] = v >= 127.0f ? std::int8_t{127} : v > -127.0f ? static_cast<std::int8_t>(v) : std::int8_t{-127};
   }
   return amax / 127.0f;
 }
@@ -293,14 +297,16 @@ struct i8 {
 }  // namespace gemm_avx2
 MINILM_TARGET_POP
 
-// AVX-VNNI: vpdpbusd on ymm, W xor 0x80 (W + 128, unsigned) times q; the lane holds
-// sum q w + 128 sum q, the second part taken off at the end. The AVX2 family's epilogue.
+// AVX-VNNI: vpdpbusd on ymm, the panel's bytes q xor 0x80 (q + 128, unsigned) times W's
+// (signed, broadcast as they lie); the lane holds sum q w + 128 sum w, the second part (128 times
+// the sum of the row of W, computed per tile from W as it is read) taken off at the end. The
+// AVX2 family's epilogue.
 MINILM_TARGET_PUSH_AVX_VNNI
 namespace gemm_avx2 {
 namespace i8_avx_vnni {
 struct i8 {
   static constexpr std::size_t width = 8;
-  // 12 accumulators + 2 vectors of x + 1 broadcast of W + 0x80, of 16 ymm registers.
+  // 12 accumulators + 2 vectors of x + 1 broadcast of W, of 16 ymm registers.
   static constexpr int nv = 2, accumulators = 12;
   static constexpr bool offset = true;
   using acc = __m256i;
@@ -311,17 +317,17 @@ struct i8 {
   static wreg load_w(const std::int8_t* p) {
     std::int32_t v;
     std::memcpy(&v, p, 4);
-    return _mm256_xor_si256(_mm256_set1_epi32(v), _mm256_set1_epi32(std::int32_t(0x80808080u)));
+    return _mm256_set1_epi32(v);
   }
   static wreg load_w_tail(const std::int8_t* p, std::size_t n) {
     std::int32_t v = 0;
     std::memcpy(&v, p, n);
-    return _mm256_xor_si256(_mm256_set1_epi32(v), _mm256_set1_epi32(std::int32_t(0x80808080u)));
+    return _mm256_set1_epi32(v);
   }
 #if defined(MINILM_GEMM_EMULATE_SIMD)
-  static acc dot(acc a, wreg w, xreg x) { return _mm256_dpbusd_epi32(a, w, x); }
+  static acc dot(acc a, wreg w, xreg x) { return _mm256_dpbusd_epi32(a, x, w); }
 #else
-  static acc dot(acc a, wreg w, xreg x) { return _mm256_dpbusd_avx_epi32(a, w, x); }
+  static acc dot(acc a, wreg w, xreg x) { return _mm256_dpbusd_avx_epi32(a, x, w); }
 #endif
   static xreg pin(xreg a) {  // as simd::pin
 #if !defined(MINILM_GEMM_EMULATE_SIMD)
@@ -329,10 +335,28 @@ struct i8 {
 #endif
     return a;
   }
-  static reg sum(acc a, const std::int32_t* offset) {
-    return _mm256_cvtepi32_ps(_mm256_sub_epi32(a, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(offset))));
+  // sum w[p] over p < k: dot with bytes of 1, a whole vector at a time, then the rest.
+  static std::int32_t row_sum(const std::int8_t* w, std::size_t k) {
+    acc s = zero();
+    std::size_t p = 0;
+    for (; p + 32 <= k; p += 32) s = dot(s, load_x(w + p), _mm256_set1_epi8(1));
+    alignas(32) std::int32_t lanes[8];
+    _mm256_store_si256(reinterpret_cast<__m256i*>(lanes), s);
+    std::int32_t total = 0;
+    for (int l = 0; l < 8; ++l) total += lanes[l];
+    for (; p < k; ++p) total += w[p];
+    return total;
   }
-  static void store_q(std::int8_t* p, reg v) { i8_avx2::i8::store_q(p, v); }
+  static reg sum(acc a, const std::int32_t* offset) {
+    return _mm256_cvtepi32_ps(_mm256_sub_epi32(a, _mm256_set1_epi32(*offset)));
+  }
+  static void store_q(std::int8_t* p, reg v) {
+    i8_avx2::i8::store_q(p, v);
+    std::uint64_t bytes;
+    std::memcpy(&bytes, p, 8);
+    bytes ^= 0x8080808080808080u;
+    std::memcpy(p, &bytes, 8);
+  }
   static void store_rows4(float* y, std::size_t ldy, const reg* r, const float* residual, std::size_t ldr) {
     simd::store_rows4(y, ldy, r, residual, ldr);
   }
@@ -387,7 +411,7 @@ namespace gemm_avx512 {
 namespace i8_avx512_vnni {
 struct i8 {
   static constexpr std::size_t width = 16;
-  // 20 accumulators + 2 vectors of x + 1 broadcast of W + 0x80, of 32 zmm registers.
+  // 20 accumulators + 2 vectors of x + 1 broadcast of W, of 32 zmm registers.
   static constexpr int nv = 2, accumulators = 20;
   static constexpr bool offset = true;
   static constexpr __mmask16 all = 0xffff;
@@ -399,14 +423,26 @@ struct i8 {
   static wreg load_w(const std::int8_t* p) {
     std::int32_t v;
     std::memcpy(&v, p, 4);
-    return _mm512_xor_si512(_mm512_set1_epi32(v), _mm512_set1_epi32(std::int32_t(0x80808080u)));
+    return _mm512_set1_epi32(v);
   }
   static wreg load_w_tail(const std::int8_t* p, std::size_t n) {
     std::int32_t v = 0;
     std::memcpy(&v, p, n);
-    return _mm512_xor_si512(_mm512_set1_epi32(v), _mm512_set1_epi32(std::int32_t(0x80808080u)));
+    return _mm512_set1_epi32(v);
   }
-  static acc dot(acc a, wreg w, xreg x) { return _mm512_dpbusd_epi32(a, w, x); }
+  static acc dot(acc a, wreg w, xreg x) { return _mm512_dpbusd_epi32(a, x, w); }
+  // sum w[p] over p < k, as in AVX-VNNI.
+  static std::int32_t row_sum(const std::int8_t* w, std::size_t k) {
+    acc s = zero();
+    std::size_t p = 0;
+    for (; p + 64 <= k; p += 64) s = dot(s, load_x(w + p), _mm512_set1_epi8(1));
+    alignas(64) std::int32_t lanes[16];
+    _mm512_storeu_si512(lanes, s);
+    std::int32_t total = 0;
+    for (int l = 0; l < 16; ++l) total += lanes[l];
+    for (; p < k; ++p) total += w[p];
+    return total;
+  }
   static xreg pin(xreg a) {  // as gemm_avx512::simd::pin
 #if !defined(MINILM_GEMM_EMULATE_SIMD)
     __asm__("" : "+v"(a));
@@ -419,14 +455,14 @@ struct i8 {
   static reg sum(acc a, const std::int32_t* offset) {
     alignas(64) std::int32_t s[16];
     alignas(64) float f[16];
-    _mm512_storeu_si512(s, _mm512_sub_epi32(a, _mm512_loadu_si512(offset)));
+    _mm512_storeu_si512(s, _mm512_sub_epi32(a, _mm512_set1_epi32(*offset)));
     for (int l = 0; l < 16; ++l) f[l] = static_cast<float>(s[l]);
     return _mm512_loadu_ps(f);
   }
   static void store_q(std::int8_t* p, reg v) {
     alignas(64) float f[16];
     _mm512_storeu_ps(f, v);
-    for (int l = 0; l < 16; ++l) p[l] = static_cast<std::int8_t>(f[l]);
+    for (int l = 0; l < 16; ++l) p[l] = static_cast<std::int8_t>(static_cast<int>(f[l]) ^ 0x80);
   }
   static __m512 unpacklo(__m512 a, __m512 b) { return _mm512_unpacklo_ps(a, b); }
   static __m512 unpackhi(__m512 a, __m512 b) { return _mm512_unpackhi_ps(a, b); }
@@ -437,10 +473,11 @@ struct i8 {
 #else
   // The zero-masked forms with every lane set, as in gemm_avx512::simd (GCC bug 105593).
   static reg sum(acc a, const std::int32_t* offset) {
-    return _mm512_maskz_cvtepi32_ps(all, _mm512_sub_epi32(a, _mm512_loadu_si512(offset)));
+    return _mm512_maskz_cvtepi32_ps(all, _mm512_sub_epi32(a, _mm512_set1_epi32(*offset)));
   }
   static void store_q(std::int8_t* p, reg v) {
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(p), _mm512_maskz_cvtepi32_epi8(all, _mm512_maskz_cvtps_epi32(all, v)));
+    const __m512i q = _mm512_maskz_cvtps_epi32(all, v);  // q + 128 in each lane's low byte: q xor 0x80
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(p), _mm512_maskz_cvtepi32_epi8(all, _mm512_add_epi32(q, _mm512_set1_epi32(128))));
   }
   static __m512 unpacklo(__m512 a, __m512 b) { return _mm512_maskz_unpacklo_ps(all, a, b); }
   static __m512 unpackhi(__m512 a, __m512 b) { return _mm512_maskz_unpackhi_ps(all, a, b); }
@@ -788,6 +825,17 @@ i8_kernel_fns i8_kernel_for(i8_kernel kernel) {
 
 }  // namespace
 
+#if MINILM_GEMM_X86 && !defined(MINILM_GEMM_EMULATE_SIMD)
+namespace {
+// AVX-VNNI: CPUID leaf 7, subleaf 1, EAX bit 4 (not every compiler's __builtin_cpu_supports
+// knows the name). AVX2's support already says the operating system saves the ymm registers.
+bool has_avx_vnni() noexcept {
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  return __get_cpuid_count(7, 1, &a, &b, &c, &d) != 0 && (a & (1u << 4)) != 0;
+}
+}  // namespace
+#endif
+
 bool i8_kernel_supported(i8_kernel kernel) noexcept {
 #if defined(MINILM_GEMM_EMULATE_SIMD)
   (void)kernel;
@@ -800,7 +848,7 @@ bool i8_kernel_supported(i8_kernel kernel) noexcept {
     case i8_kernel::avx2:
       return gemm_isa_supported(gemm_isa::avx2);
     case i8_kernel::avx_vnni:
-      return gemm_isa_supported(gemm_isa::avx2) && __builtin_cpu_supports("avxvnni");
+      return gemm_isa_supported(gemm_isa::avx2) && has_avx_vnni();
     case i8_kernel::avx512_vnni:
       return gemm_isa_supported(gemm_isa::avx512) && __builtin_cpu_supports("avx512bw") &&
              __builtin_cpu_supports("avx512vnni");

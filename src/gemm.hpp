@@ -105,16 +105,17 @@ void dense(const dense_args& a, thread_pool& pool, gemm_isa isa);
 // Every step is exact or one rounded float operation fixed by the row and j alone, so every
 // kernel gives the same bits when gelu is false (with gelu, the same bits as the F32 kernel's
 // GELU of its family), and a row's result does not depend on m, on its place among the rows or
-// on the thread count. x must be finite.
+// on the thread count. For x that is not finite (weights that overflow) the result is not
+// specified, but nothing undefined happens.
 //
-// W is read in place, at any alignment and row stride, and nothing is computed from it ahead:
-// the weights stay shared between processes. How: each thread quantizes a block of rows of x
+// W is read in place, at any alignment and row stride, and nothing is computed from it ahead
+// of the call: the weights stay shared between processes. How: each thread quantizes a block of rows of x
 // into a buffer, in panels of a few vectors of rows with four consecutive bytes of a row in each
 // 32-bit lane (the layout of the dot-product instructions); a tile of W's rows stays in L1 while
 // it meets every panel: four bytes of a row of W are broadcast and multiplied into the panel's
 // lanes, four products summed into each lane. With AVX-VNNI / AVX512-VNNI (vpdpbusd: unsigned
-// bytes times signed bytes) the unsigned operand is W xor 0x80 = W + 128, and 128 * sum q is
-// subtracted from the lane at the end; AVX2 without VNNI multiplies |W| by q with W's sign
+// bytes times signed bytes) the unsigned operand is the panel's q + 128, and 128 * (the sum of
+// W's row, computed per call for each tile) is subtracted from the lane at the end; AVX2 without VNNI multiplies |W| by q with W's sign
 // (vpsignb, vpmaddubsw: two products of at most 128 * 127 per 16-bit sum, which cannot
 // saturate, then vpmaddwd into 32 bits); NEON multiplies with vmull_s8 and adds pairs with
 // vpadalq_s16, or uses sdot (vdotq_s32) where the processor has it.
