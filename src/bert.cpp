@@ -63,18 +63,13 @@ void linear(float* x, std::size_t n_rows, const linear_weights& w, float* y, for
     return;
   }
   // The outlier channels go through F32: moved out of x (n_rows, n_outliers), so that the int8
-  // product sees zeros there and each row's int8 scale fits the other channels, their product
-  // written to y first (y = outliers * W_outliers^T + residual), then the int8 product added to it
-  // ahead of the bias and GELU; x gets them back afterwards.
-  const auto n_outliers = static_cast<std::size_t>(w.n_outliers);
+  // product sees zeros there and each row's int8 scale fits the other channels; dense_i8 adds
+  // their F32 product to each output ahead of the bias and GELU. x gets them back afterwards.
   float* outliers = s.outliers.data();  // (n_rows, n_outliers)
   swap_outliers(x, n_rows, w, outliers, /*out_of_x=*/true);
-  dense({.x = outliers, .w = w.outlier_weight, .residual = residual, .y = y,
-         .m = n_rows, .n = n_out, .k = n_outliers, .ldx = n_outliers, .ldr = n_out, .ldy = n_out},
-        pool);
-  a.residual = nullptr;
-  a.addend = y;
-  a.lda = n_out;
+  a.outliers = outliers;
+  a.outlier_w = w.outlier_weight;
+  a.n_outliers = static_cast<std::size_t>(w.n_outliers);
   dense_i8(a, pool);
   swap_outliers(x, n_rows, w, outliers, /*out_of_x=*/false);
 }

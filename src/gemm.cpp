@@ -176,6 +176,13 @@ void block(const dense_i8_args& a, std::size_t ldw, std::size_t i0, std::size_t 
       std::int32_t acc = 0;
       for (std::size_t p = 0; p < a.k; ++p) acc += std::int32_t{q[p]} * std::int32_t{w[p]};
       float v = unfused(static_cast<float>(acc) * (sx * a.w_scale[j]));
+      if (a.n_outliers != 0) {
+        float t = 0.0f;
+        for (std::size_t o = 0; o < a.n_outliers; ++o) {
+          t = simd::fma(a.outliers[i * a.n_outliers + o], a.outlier_w[j * a.n_outliers + o], t);
+        }
+        v = v + t;
+      }
       if (a.addend) v = v + a.addend[i * a.lda + j];
       if (a.bias) v = v + a.bias[j];
       if (a.gelu) v = gelu(v);
@@ -671,6 +678,37 @@ isa_kernel kernel_for(gemm_isa isa) {
 
 std::size_t round_up(std::size_t v, std::size_t to) { return (v + to - 1) / to * to; }
 
+// The split of an (m rows, n outputs) product between pool's threads, the same for dense() and
+// dense_i8(); block(i0, i1, j0, j1) computes rows [i0, i1) of outputs [j0, j1).
+//
+// Row blocks: as many rows of x as fit in about 384 KiB (row_bytes each, as packed: a share of
+// L2, where the block's panels stay), in whole panels, then evened out so that the last block
+// is not a sliver. With several threads, at least two tasks per thread (so that a thread slowed
+// down by other load hands work over; more would each start on a tile of W that is not in cache
+// yet); when there are too few row blocks for that, output features are split too, in multiples
+// of w_rows: for a handful of rows that is the only parallelism, and each thread then reads its
+// own part of W, the part of the work that dominates. How the work is split never changes how
+// an output is computed.
+template <typename Block>
+void run_blocks(std::size_t m, std::size_t n, std::size_t row_bytes, std::size_t panel_rows, std::size_t w_rows,
+                thread_pool& pool, Block&& block) {
+  std::size_t rows = std::max(panel_rows, (std::size_t{384} << 10) / row_bytes / panel_rows * panel_rows);
+  const std::size_t n_row_blocks = (m + rows - 1) / rows;
+  rows = std::min(rows, round_up((m + n_row_blocks - 1) / n_row_blocks, panel_rows));
+  const std::size_t n_threads = pool.size();
+  std::size_t cols = n;
+  if (n_threads > 1 && n_row_blocks < 2 * n_threads) {
+    const std::size_t n_col_blocks = (2 * n_threads + n_row_blocks - 1) / n_row_blocks;
+    cols = std::max(w_rows, round_up((n + n_col_blocks - 1) / n_col_blocks, w_rows));
+  }
+  const std::size_t n_col_blocks = (n + cols - 1) / cols;
+  const std::size_t n_rb = (m + rows - 1) / rows;
+  pool.run(n_rb * n_col_blocks, [&](std::size_t task, std::size_t) {
+    const std::size_t rb = task / n_col_blocks, cb = task % n_col_blocks;
+    block(rb * rows, std::min(m, (rb + 1) * rows), cb * cols, std::min(n, (cb + 1) * cols));
+  });
+}
+
 }  // namespace
 
 bool gemm_isa_supported(gemm_isa isa) noexcept {
@@ -759,32 +797,8 @@ void dense(const dense_args& a, thread_pool& pool, gemm_isa isa) {
   if (a.m == 0 || a.n == 0) return;
   const isa_kernel kernel = kernel_for(isa);
 
-  // Row blocks: as many rows of x as fit in about 384 KiB (a share of L2, where the block's
-  // transposed panels stay), in whole panels, then evened out so that the last block is not a
-  // sliver.
-  const std::size_t row_bytes = std::max<std::size_t>(a.k, 1) * sizeof(float);
-  std::size_t rows = std::max(kernel.panel_rows, (std::size_t{384} << 10) / row_bytes / kernel.panel_rows * kernel.panel_rows);
-  const std::size_t n_row_blocks = (a.m + rows - 1) / rows;
-  rows = std::min(rows, round_up((a.m + n_row_blocks - 1) / n_row_blocks, kernel.panel_rows));
-
-  // With several threads, at least two tasks per thread (so that a thread slowed down by other
-  // load hands work over; more would each start on a tile of W that is not in cache yet); when
-  // there are too few row blocks for that, output features are split too: for a handful of
-  // rows that is the only parallelism, and each thread then reads its own part of W, the part
-  // of the work that dominates.
-  const std::size_t n_threads = pool.size();
-  std::size_t cols = a.n;
-  if (n_threads > 1 && n_row_blocks < 2 * n_threads) {
-    const std::size_t n_col_blocks = (2 * n_threads + n_row_blocks - 1) / n_row_blocks;
-    cols = std::max(kernel.w_rows, round_up((a.n + n_col_blocks - 1) / n_col_blocks, kernel.w_rows));
-  }
-  const std::size_t n_col_blocks = (a.n + cols - 1) / cols;
-  const std::size_t n_rb = (a.m + rows - 1) / rows;
-
-  pool.run(n_rb * n_col_blocks, [&](std::size_t task, std::size_t) {
-    const std::size_t rb = task / n_col_blocks, cb = task % n_col_blocks;
-    kernel.block(a, ldw, rb * rows, std::min(a.m, (rb + 1) * rows), cb * cols, std::min(a.n, (cb + 1) * cols));
-  });
+  run_blocks(a.m, a.n, std::max<std::size_t>(a.k, 1) * sizeof(float), kernel.panel_rows, kernel.w_rows, pool,
+             [&](std::size_t i0, std::size_t i1, std::size_t j0, std::size_t j1) { kernel.block(a, ldw, i0, i1, j0, j1); });
 }
 
 namespace {
@@ -917,26 +931,8 @@ void dense_i8(const dense_i8_args& a, thread_pool& pool, i8_kernel kernel) {
   if (a.m == 0 || a.n == 0) return;
   const i8_kernel_fns fns = i8_kernel_for(kernel);
 
-  // As dense(): row blocks of about 384 KiB of quantized rows (a share of L2), in whole panels,
-  // evened out; output features split too when there are too few row blocks for two tasks per
-  // thread.
-  const std::size_t row_bytes = std::max<std::size_t>(a.k, 4);
-  std::size_t rows = std::max(fns.panel_rows, (std::size_t{384} << 10) / row_bytes / fns.panel_rows * fns.panel_rows);
-  const std::size_t n_row_blocks = (a.m + rows - 1) / rows;
-  rows = std::min(rows, round_up((a.m + n_row_blocks - 1) / n_row_blocks, fns.panel_rows));
-  const std::size_t n_threads = pool.size();
-  std::size_t cols = a.n;
-  if (n_threads > 1 && n_row_blocks < 2 * n_threads) {
-    const std::size_t n_col_blocks = (2 * n_threads + n_row_blocks - 1) / n_row_blocks;
-    cols = std::max(fns.w_rows, round_up((a.n + n_col_blocks - 1) / n_col_blocks, fns.w_rows));
-  }
-  const std::size_t n_col_blocks = (a.n + cols - 1) / cols;
-  const std::size_t n_rb = (a.m + rows - 1) / rows;
-
-  pool.run(n_rb * n_col_blocks, [&](std::size_t task, std::size_t) {
-    const std::size_t rb = task / n_col_blocks, cb = task % n_col_blocks;
-    fns.block(a, ldw, rb * rows, std::min(a.m, (rb + 1) * rows), cb * cols, std::min(a.n, (cb + 1) * cols));
-  });
+  run_blocks(a.m, a.n, std::max<std::size_t>(a.k, 4), fns.panel_rows, fns.w_rows, pool,
+             [&](std::size_t i0, std::size_t i1, std::size_t j0, std::size_t j1) { fns.block(a, ldw, i0, i1, j0, j1); });
 }
 
 void softmax_columns(float* s, std::size_t ld, std::size_t rows, std::size_t cols, float scale) {

@@ -95,6 +95,9 @@ void dense(const dense_args& a, thread_pool& pool, gemm_isa isa);
 //   acc = sum over p < k of q[p] * w[j*ldw + p]   in integers, exact for every byte of W, -128
 //                                                 included (k <= 131072 keeps it within int32)
 //   v = float(acc) * (sx * w_scale[j])            (float operations, each rounded: never fused)
+//   t = 0; t = fma(outliers[i*n_outliers + o], outlier_w[j*n_outliers + o], t) for o < n_outliers
+//   v = v + t                       if n_outliers (F32 channels beside the int8 ones; fma as the
+//                                   F32 kernel's of the same family: fused in the SIMD code)
 //   v = v + addend[i*lda + j]       if addend (a partial product computed elsewhere, e.g. in F32)
 //   v = v + bias[j]                 if bias
 //   v = GELU(v)                     if gelu: the F32 kernel's GELU (dense_args) of the same
@@ -137,6 +140,9 @@ struct dense_i8_args {
   bool gelu = false;
   const float* addend = nullptr;     // (m, n), row stride lda, or nullptr; may be y itself (lda = ldy)
   std::size_t lda = 0;
+  const float* outliers = nullptr;   // (m, n_outliers), rows contiguous: input channels kept in F32
+  const float* outlier_w = nullptr;  // (n, n_outliers), rows contiguous: their weights
+  std::size_t n_outliers = 0;
 };
 
 // Runs on every thread of pool, split as dense() splits (output features for a few rows, blocks

@@ -369,6 +369,53 @@ TEST_CASE("dense_i8: an addend before the bias and GELU, in its own array or in 
   }
 }
 
+TEST_CASE("dense_i8: outlier channels in F32 beside the int8 ones") {
+  // y = the int8 product + sum over o of outliers[i][o] * outlier_w[j][o], then bias and residual:
+  // the F32 sum within float rounding of its double value, on every kernel and odd panel widths,
+  // and a row's result the same on 1 and 3 threads and alone.
+  for (std::size_t n_o : {std::size_t{1}, std::size_t{3}, std::size_t{8}}) {
+    problem p(37, 45, 67, true, true, false, 321 + static_cast<unsigned>(n_o));
+    std::mt19937 rng(11);
+    std::uniform_real_distribution<float> unit(-1.0f, 1.0f);
+    std::vector<float> xo(p.m * n_o), wo(p.n * n_o);
+    for (float& f : xo) f = unit(rng) * 20.0f;
+    for (float& f : wo) f = unit(rng) * 0.1f;
+    for (i8_kernel kernel : runnable_kernels()) {
+      INFO(name(kernel) << " with " << n_o << " outlier channels");
+      problem bare = p;
+      bare.bias = bare.residual = false;
+      thread_pool one(1), three(3);
+      bare.run(kernel, one);
+      problem with = p;
+      dense_i8_args a = with.args();
+      a.outliers = xo.data();
+      a.outlier_w = wo.data();
+      a.n_outliers = n_o;
+      minilm::detail::dense_i8(a, three, kernel);
+      problem alone = p;
+      alone.m = 1;
+      dense_i8_args b = alone.args();
+      b.x = p.x.data() + 5 * p.ldx;
+      b.residual = p.r.data() + 5 * p.ldr;
+      b.outliers = xo.data() + 5 * n_o;
+      b.outlier_w = wo.data();
+      b.n_outliers = n_o;
+      minilm::detail::dense_i8(b, one, kernel);
+      CHECK(same_bits(alone.y.data(), &with.y[5 * p.ldy], p.n));
+      double worst = 0;
+      for (std::size_t i = 0; i < p.m; ++i) {
+        for (std::size_t j = 0; j < p.n; ++j) {
+          double t = 0;
+          for (std::size_t o = 0; o < n_o; ++o) t += double{xo[i * n_o + o]} * wo[j * n_o + o];
+          const double expected = double{bare.y[i * p.ldy + j]} + t + p.b[j] + p.r[i * p.ldr + j];
+          worst = std::max(worst, std::fabs(with.y[i * p.ldy + j] - expected) / (1.0 + std::fabs(expected)));
+        }
+      }
+      CHECK(worst < 4e-6);
+    }
+  }
+}
+
 TEST_CASE("dense_i8: a row's result is bitwise the same in any batch, at any position, on any thread count") {
   struct layer {
     std::size_t n, k;
