@@ -160,9 +160,25 @@ struct quantized_linear {
   std::vector<float> outlier_weight;
 };
 
-quantized_linear quantize_rows(const linear_weights& l, const std::vector<float>& activation_amax, std::size_t n_outliers) {
+quantized_linear quantize_rows(const linear_weights& l, const std::vector<float>& activation_amax, std::size_t n_outliers,
+                               const std::string& source, const std::string& name) {
   const auto n_out = static_cast<std::size_t>(l.n_out), n_in = static_cast<std::size_t>(l.n_in);
-  quantized_linear r{std::vector<std::int8_t>(n_out * n_in), std::vector<float>(n_out), {}, {}};
+  for (std::size_t i = 0; i < n_out * n_in; ++i) {
+    if (!std::isfinite(l.weight[i])) {
+      throw error(errc::invalid_tensor, source + ": tensor '" + name + "' holds " + std::to_string(l.weight[i]) + " at [" +
+                                            std::to_string(i / n_in) + ", " + std::to_string(i % n_in) +
+                                            "]; only finite weights can be quantized");
+    }
+  }
+  for (std::size_t p = 0; p < n_in; ++p) {
+    if (!std::isfinite(activation_amax[p])) {
+      throw error(errc::invalid_tensor, source + ": the F32 model's activations at the input of '" + name +
+                                            "' are not finite on the calibration texts (channel " + std::to_string(p) + ")");
+    }
+  }
+  quantized_linear r;
+  r.q.resize(n_out * n_in);
+  r.scale.resize(n_out);
   std::vector<std::int32_t> channels(n_in);
   std::iota(channels.begin(), channels.end(), 0);
   n_outliers = std::min(n_outliers, n_in);
@@ -297,7 +313,8 @@ quantize_result quantize_model(const fs::path& folder, const fs::path& out, cons
   owned.reserve(linears.size());
   std::vector<out_tensor> scales, int8s;
   for (const auto& [name, linear] : linears) {
-    const quantized_linear& q = owned.emplace_back(quantize_rows(*linear, activations.at(linear), options.n_outliers));
+    const quantized_linear& q = owned.emplace_back(
+        quantize_rows(*linear, activations.at(linear), options.n_outliers, quoted(source.weights), name));
     const std::string layer = name.substr(0, name.size() - std::string_view(".weight").size());
     const auto n = static_cast<std::int64_t>(q.outlier_index.size());
     scales.push_back({name + "_scale", dtype::f32, {linear->n_out}, std::as_bytes(std::span(q.scale))});

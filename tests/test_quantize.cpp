@@ -232,6 +232,20 @@ TEST_CASE("quantize_model refuses an output folder it must not write, and a sour
   check_error(error_of([&] { minilm::quantize_model(dir / "empty-is-fine", dir / "again"); }), minilm::errc::invalid_argument,
               {(dir / "empty-is-fine" / "model.safetensors").string(), "already int8"});
   check_error(error_of([&] { minilm::quantize_model(dir / "absent", dir / "out"); }), minilm::errc::io, {"absent"});
+
+  // Weights that are not finite cannot be given an int8 scale; nor can activations they overflow.
+  const fs::path nan_folder = dir / "nan";
+  test_support::write_tiny_bert_folder(nan_folder);
+  std::string bytes = malformed::read_whole(nan_folder / "model.safetensors");
+  const auto nan_file = minilm::safetensors_file::open(nan_folder / "model.safetensors");
+  const minilm::tensor_view& key = nan_file.at("encoder.layer.1.attention.self.key.weight");
+  const std::size_t at = static_cast<std::size_t>(key.bytes().data() - nan_file.tensors().front().bytes().data()) +
+                         8 + nan_file.header_bytes() + 4 * 13;  // element [1, 5]
+  const float nan = NAN;
+  std::memcpy(bytes.data() + at, &nan, 4);
+  test_support::write_file(nan_folder / "model.safetensors", bytes);
+  check_error(error_of([&] { minilm::quantize_model(nan_folder, dir / "from-nan"); }), minilm::errc::invalid_tensor,
+              {(nan_folder / "model.safetensors").string(), "encoder.layer.1.attention.self.key.weight", "nan", "[1, 5]"});
 }
 
 TEST_CASE("the int8 all-MiniLM-L6-v2 stays within the accuracy gate of sentence-transformers' F32 embeddings") {
