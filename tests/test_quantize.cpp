@@ -316,6 +316,7 @@ struct tensor_entry {
   std::string name, dtype;
   std::vector<std::int64_t> shape;
   std::string bytes;
+  std::vector<tensor_entry> extra = {};  // written right after this one
 };
 
 std::string int8_tiny_file(const std::function<void(tensor_entry&)>& edit = {},
@@ -350,6 +351,7 @@ std::string int8_tiny_file(const std::function<void(tensor_entry&)>& edit = {},
   for (tensor_entry& e : entries) {
     if (edit) edit(e);
     if (!e.name.empty()) b.add_raw(e.name, e.dtype, e.shape, e.bytes);
+    for (const tensor_entry& x : e.extra) b.add_raw(x.name, x.dtype, x.shape, x.bytes);
   }
   return b.build();
 }
@@ -417,6 +419,52 @@ TEST_CASE("int8 files that break the scheme's rules are refused, naming the file
        minilm::errc::invalid_tensor, {"embeddings.LayerNorm.weight", "only the linear layers' weights may be int8"}},
   };
   malformed::check_folder_cases(cases, [](const fs::path& folder) { minilm::encoder::load(folder); });
+}
+
+TEST_CASE("outlier channels that break the scheme's rules are refused, naming the file and the tensor") {
+  const std::string query = "encoder.layer.0.attention.self.query";
+  // The query layer's outliers: index (I32 [n]) and weights (F32 [8, n]), as given; the other
+  // layers have none.
+  auto with_outliers = [&](const std::string& index_dtype, std::vector<std::int32_t> index, std::vector<std::int64_t> weight_shape,
+                           bool weights = true) {
+    return int8_tiny_file([=](tensor_entry& e) {
+      if (e.name != query + ".weight_scale") return;
+      std::string index_bytes(4 * index.size(), '\0');
+      std::memcpy(index_bytes.data(), index.data(), index_bytes.size());
+      std::size_t n = 1;
+      for (auto d : weight_shape) n *= static_cast<std::size_t>(d);
+      // Appended to the scale's entry: the builder writes each entry's tensors in order.
+      e.extra.push_back({query + ".outlier_index", index_dtype, {static_cast<std::int64_t>(index.size())}, index_bytes});
+      if (weights) e.extra.push_back({query + ".outlier_weight", "F32", weight_shape, float_bytes(std::vector<float>(n, 0.5f))});
+    });
+  };
+  std::vector<std::int32_t> too_many(65);
+  for (std::size_t i = 0; i < too_many.size(); ++i) too_many[i] = static_cast<std::int32_t>(i);
+  std::vector<malformed::folder_case> cases = {
+      {"an index without weights", "model.safetensors", with_outliers("I32", {1, 5}, {8, 2}, false),
+       minilm::errc::missing_tensor, {query + ".outlier_weight", "missing"}},
+      {"an F32 index", "model.safetensors", with_outliers("F32", {1, 5}, {8, 2}), minilm::errc::invalid_tensor,
+       {query + ".outlier_index", "should be I32"}},
+      {"an index that decreases", "model.safetensors", with_outliers("I32", {5, 2}, {8, 2}), minilm::errc::invalid_tensor,
+       {query + ".outlier_index", "holds 2 at 1", "increasing and below 8"}},
+      {"an index past the input", "model.safetensors", with_outliers("I32", {1, 8}, {8, 2}), minilm::errc::invalid_tensor,
+       {query + ".outlier_index", "holds 8 at 1"}},
+      {"a negative index", "model.safetensors", with_outliers("I32", {-1, 3}, {8, 2}), minilm::errc::invalid_tensor,
+       {query + ".outlier_index", "holds -1 at 0"}},
+      {"weights of the wrong shape", "model.safetensors", with_outliers("I32", {1, 5}, {8, 3}), minilm::errc::invalid_tensor,
+       {query + ".outlier_weight", "should have shape [8, 2]"}},
+      {"more than 64 channels", "model.safetensors", with_outliers("I32", too_many, {8, 65}), minilm::errc::invalid_tensor,
+       {query + ".outlier_index", "at most 64"}},
+  };
+  malformed::check_folder_cases(cases, [](const fs::path& folder) { minilm::encoder::load(folder); });
+
+  // Well-formed outliers load, and change the embedding.
+  test_support::temp_dir dir;
+  test_support::write_tiny_bert_folder(dir / "plain");
+  test_support::write_file(dir / "plain" / "model.safetensors", int8_tiny_file());
+  test_support::write_tiny_bert_folder(dir / "outliers");
+  test_support::write_file(dir / "outliers" / "model.safetensors", with_outliers("I32", {1, 5}, {8, 2}));
+  CHECK(minilm::encoder::load(dir / "plain").encode_one("a5 b6") != minilm::encoder::load(dir / "outliers").encode_one("a5 b6"));
 }
 
 TEST_CASE("every int8 value, -128 included, loads and gives finite embeddings; a zero scale is a row of zeros") {
