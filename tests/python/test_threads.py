@@ -138,7 +138,10 @@ def test_an_encoder_works_in_a_forked_child(model_path, texts):
 
 
 CTRL_C_CHILD = r"""
-import sys, time
+import signal, sys, time
+# Python leaves SIGINT ignored when it starts with SIGINT ignored (as a background job of a
+# shell without job control starts): Ctrl-C must reach this child however the tests were started.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 import minilm
 model = minilm.Encoder(sys.argv[1], threads=1)
 long_text = " ".join(["word"] * 300)
