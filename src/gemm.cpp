@@ -183,7 +183,6 @@ void block(const dense_i8_args& a, std::size_t ldw, std::size_t i0, std::size_t 
         }
         v = v + t;
       }
-      if (a.addend) v = v + a.addend[i * a.lda + j];
       if (a.bias) v = v + a.bias[j];
       if (a.gelu) v = gelu(v);
       if (a.residual) v = v + a.residual[i * a.ldr + j];
@@ -926,7 +925,7 @@ void dense_i8(const dense_i8_args& a, thread_pool& pool) { dense_i8(a, pool, bes
 void dense_i8(const dense_i8_args& a, thread_pool& pool, i8_kernel kernel) {
   const std::size_t ldw = a.ldw != 0 ? a.ldw : a.k;
   assert(i8_kernel_supported(kernel));
-  assert(a.ldx >= a.k && ldw >= a.k && a.ldy >= a.n && (!a.residual || a.ldr >= a.n) && (!a.addend || a.lda >= a.n) &&
+  assert(a.ldx >= a.k && ldw >= a.k && a.ldy >= a.n && (!a.residual || a.ldr >= a.n) &&
          a.k <= (std::size_t{1} << 17));
   if (a.m == 0 || a.n == 0) return;
   const i8_kernel_fns fns = i8_kernel_for(kernel);

@@ -98,7 +98,6 @@ void dense(const dense_args& a, thread_pool& pool, gemm_isa isa);
 //   t = 0; t = fma(outliers[i*n_outliers + o], outlier_w[j*n_outliers + o], t) for o < n_outliers
 //   v = v + t                       if n_outliers (F32 channels beside the int8 ones; fma as the
 //                                   F32 kernel's of the same family: fused in the SIMD code)
-//   v = v + addend[i*lda + j]       if addend (a partial product computed elsewhere, e.g. in F32)
 //   v = v + bias[j]                 if bias
 //   v = GELU(v)                     if gelu: the F32 kernel's GELU (dense_args) of the same
 //                                   instruction-set family (scalar; AVX2 and AVX-VNNI; AVX-512;
@@ -138,8 +137,6 @@ struct dense_i8_args {
   std::size_t ldw = 0;  // 0: k
   std::size_t ldr = 0, ldy = 0;
   bool gelu = false;
-  const float* addend = nullptr;     // (m, n), row stride lda, or nullptr; may be y itself (lda = ldy)
-  std::size_t lda = 0;
   const float* outliers = nullptr;   // (m, n_outliers), rows contiguous: input channels kept in F32
   const float* outlier_w = nullptr;  // (n, n_outliers), rows contiguous: their weights
   std::size_t n_outliers = 0;

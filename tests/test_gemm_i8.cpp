@@ -325,50 +325,6 @@ TEST_CASE("dense_i8: the residual may be y itself") {
   }
 }
 
-TEST_CASE("dense_i8: an addend before the bias and GELU, in its own array or in y") {
-  // y = addend + the int8 product, then bias, GELU, residual: the addend in y itself gives the
-  // same bits as in its own array, every kernel gives the scalar kernel's bits without GELU,
-  // and the result is the product's plus the addend to within one rounding.
-  thread_pool pool(2);
-  for (bool gelu : {false, true}) {
-    problem p(37, 45, 67, true, true, gelu, 123);
-    std::vector<float> addend(p.m * p.ldy);
-    std::mt19937 rng(9);
-    std::uniform_real_distribution<float> unit(-1.0f, 1.0f);
-    for (float& f : addend) f = unit(rng);
-    std::vector<float> scalar;
-    for (i8_kernel kernel : runnable_kernels()) {
-      INFO(name(kernel) << (gelu ? std::string(" gelu") : std::string()));
-      problem separate = p;
-      dense_i8_args a = separate.args();
-      a.addend = addend.data();
-      a.lda = p.ldy;
-      minilm::detail::dense_i8(a, pool, kernel);
-      problem in_y = p;
-      in_y.y = addend;
-      a = in_y.args();
-      a.addend = a.y;
-      a.lda = a.ldy;
-      minilm::detail::dense_i8(a, pool, kernel);
-      for (std::size_t i = 0; i < p.m; ++i) CHECK(same_bits(&in_y.y[i * p.ldy], &separate.y[i * p.ldy], p.n));
-      if (kernel == i8_kernel::scalar) scalar = separate.y;
-      if (!gelu) CHECK(same_bits(separate.y.data(), scalar.data(), scalar.size()));
-      if (!gelu) {
-        // Without the addend, bias and residual: y0 = the product; then y = ((y0 + addend) + b) + r.
-        problem bare = p;
-        bare.bias = bare.residual = false;
-        bare.run(kernel, pool);
-        for (std::size_t i = 0; i < p.m; ++i) {
-          for (std::size_t j = 0; j < p.n; ++j) {
-            const float expected = ((bare.y[i * p.ldy + j] + addend[i * p.ldy + j]) + p.b[j]) + p.r[i * p.ldr + j];
-            REQUIRE(same_bits(&separate.y[i * p.ldy + j], &expected, 1));
-          }
-        }
-      }
-    }
-  }
-}
-
 TEST_CASE("dense_i8: outlier channels in F32 beside the int8 ones") {
   // y = the int8 product + sum over o of outliers[i][o] * outlier_w[j][o], then bias and residual:
   // the F32 sum within float rounding of its double value, on every kernel and odd panel widths,
