@@ -76,9 +76,12 @@ std::vector<std::int32_t> ids_of(std::string_view text) { return real_tokenizer(
 }  // namespace
 
 TEST_CASE("invalid UTF-8 is refused with its byte offset, or replaced on request") {
-  for (const auto& [text, offset] : std::vector<std::pair<std::string, std::size_t>>{
+  for (const auto& [bad, at] : std::vector<std::pair<std::string, std::size_t>>{
            {"a\xff" "b", 1}, {"caf\xc3", 3}, {"\xed\xa0\x80 surrogate", 0}, {"ok \xc0\x80 overlong", 3},
            {"\xf4\x90\x80\x80 beyond U+10FFFF", 0}, {"hello \x80", 6}}) {
+    // Copies: a lambda cannot capture a structured binding before C++20's P1091 (clang 16).
+    const std::string text = bad;
+    const std::size_t offset = at;
     CAPTURE(text);
     check_error(error_of([&] { real_tokenizer().encode(text); }), errc::invalid_text,
                 {"not valid UTF-8 at byte offset " + std::to_string(offset)});
