@@ -78,6 +78,13 @@
 #define MINILM_TARGET_PUSH_DOTPROD _Pragma("GCC push_options") _Pragma("GCC target(\"arch=armv8.2-a+dotprod\")")
 #endif
 
+// A hint to bring the cache line at p into every cache level, ahead of its reads.
+#if defined(__GNUC__) || defined(__clang__)
+#define MINILM_PREFETCH(p) __builtin_prefetch((p), 0, 3)
+#else
+#define MINILM_PREFETCH(p) ((void)(p))
+#endif
+
 MINILM_BEGIN_NAMESPACE
 namespace detail {
 

@@ -44,7 +44,12 @@ std::uint64_t read_le_u64(const std::byte* p) {
 }
 
 bool mul_overflows(std::uint64_t a, std::uint64_t b, std::uint64_t& out) {
+#if defined(__GNUC__) || defined(__clang__)
   return __builtin_mul_overflow(a, b, &out);
+#else
+  out = a * b;  // unsigned: wraps, never undefined
+  return a != 0 && out / a != b;
+#endif
 }
 
 float half_to_float(std::uint16_t h) {
