@@ -147,6 +147,14 @@ class thread_pool {
   std::vector<std::thread> workers_;
   std::mutex mutex_;
   std::condition_variable wake_;
+  // Memory ordering (what a weakly ordered processor such as ARM relies on; x86 would forgive
+  // weaker choices). A loop's inputs (task_, n_tasks_, next_ = 0, n_busy_) are written before the
+  // release increment of generation_, which a worker reads with acquire before drain(): so it sees
+  // them. A task's writes, and failure_, come before its thread's acq_rel decrement of n_busy_,
+  // which the caller reads with acquire before it returns: so the caller sees every result, and
+  // writes the next loop's inputs only after every worker is done with this one's. next_ is only
+  // a counter (relaxed); stop_ is written before the destructor's release of generation_, and
+  // n_sleeping_ only under the mutex, which orders it with the caller's check.
   const task_fn* task_ = nullptr;
   std::size_t n_tasks_ = 0;
   std::atomic<std::size_t> next_{0};
