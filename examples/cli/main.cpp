@@ -3,6 +3,11 @@
 #include <exception>
 #include <string>
 
+#if defined(_WIN32)
+#include <fcntl.h>
+#include <io.h>
+#endif
+
 #include <minilm/error.hpp>
 
 #include "cli.hpp"
@@ -23,6 +28,11 @@ const char* usage =
 }
 
 int main(int argc, char** argv) {
+#if defined(_WIN32)
+  // Lines end at '\n' alone, and --format npy writes raw bytes: no CRLF translation.
+  _setmode(_fileno(stdin), _O_BINARY);
+  _setmode(_fileno(stdout), _O_BINARY);
+#endif
   if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
     std::fputs(usage, argc < 2 ? stderr : stdout);
     return argc < 2 ? 2 : 0;
