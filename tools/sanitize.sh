@@ -47,28 +47,39 @@ setup() {
   fi
 }
 
-# The encoder's parity cases run the real model over every golden text (2,000 of them): under
-# ASan that alone takes longer than the whole stage may, and the normal build runs them in
-# full. Every other case of test_encoder runs here. (doctest filters; no spaces, as meson
-# splits --test-args at them: '?' matches one character.)
-encoder_exclude='*sentence-transformers*,texts?give*'
+# The parity cases (tests/meson.build's parity_cases) run the real model over every golden text
+# (2,000 of them): under ASan they alone take longer than the whole stage may, and the normal
+# build runs them in full, on every kernel. Every other case of these suites runs here. (doctest
+# filters; no spaces, as meson splits --test-args at them: '?' matches one character.)
+declare -A parity_exclude=(
+  [encoder]='*sentence-transformers*,texts?give*'
+  [multilingual_encoder]='multilingual?folders?match*'
+  [quantize]='*accuracy?gate*,*bitwise*'
+)
 
 if [ "$what" = asan ] || [ "$what" = all ]; then
   setup "$asan_build" address,undefined
   meson compile -C "$asan_build"
   # Every test but 'consumer', which builds a separate project without sanitizers, and the parity
   # runs per dense kernel (<suite>_scalar, _avx2, ...), too slow here; test_gemm runs every kernel.
-  mapfile -t tests < <(meson test -C "$asan_build" --list --no-rebuild 2>/dev/null | grep -vx -e consumer -e encoder |
-    grep -vE '_(scalar|avx2|avx512|neon)$')
+  available=$(meson test -C "$asan_build" --list --no-rebuild 2>/dev/null)
+  skip=(-e consumer)
+  for suite in "${!parity_exclude[@]}"; do skip+=(-e "$suite"); done
+  mapfile -t tests < <(echo "$available" | grep -vx "${skip[@]}" | grep -vE '_(scalar|avx2|avx512|neon)$')
   echo "== asan+ubsan: ${tests[*]}"
   meson test -C "$asan_build" --no-rebuild --print-errorlogs --num-processes 2 --logbase sanitize "${tests[@]}" || status=1
   logs+=("$asan_build/meson-logs/sanitize.json")
-  if meson test -C "$asan_build" --list --no-rebuild 2>/dev/null | grep -qx encoder; then
-    echo "== asan+ubsan: encoder (without $encoder_exclude)"
-    meson test -C "$asan_build" --no-rebuild --print-errorlogs --logbase sanitize-encoder \
-      --test-args="--test-case-exclude=$encoder_exclude" encoder || status=1
-    logs+=("$asan_build/meson-logs/sanitize-encoder.json")
-  fi
+  # Side by side: each is one process.
+  pids=()
+  for suite in "${!parity_exclude[@]}"; do
+    echo "$available" | grep -qx "$suite" || continue
+    echo "== asan+ubsan: $suite (without ${parity_exclude[$suite]})"
+    meson test -C "$asan_build" --no-rebuild --print-errorlogs --logbase "sanitize-$suite" \
+      --test-args="--test-case-exclude=${parity_exclude[$suite]}" "$suite" &
+    pids+=($!)
+    logs+=("$asan_build/meson-logs/sanitize-$suite.json")
+  done
+  for pid in "${pids[@]}"; do wait "$pid" || status=1; done
 fi
 
 if [ "$what" = tsan ] || [ "$what" = all ]; then
