@@ -4,7 +4,6 @@
 #pragma once
 
 #include <cstddef>
-#include <cstdlib>
 #include <memory>
 #include <new>
 
@@ -21,18 +20,18 @@ class float_buffer {
   // Makes room for n floats; the contents are unspecified afterwards.
   void reserve(std::size_t n) {
     if (n <= capacity_) return;
-    const std::size_t bytes = (n * sizeof(float) + 63) / 64 * 64;  // aligned_alloc wants a multiple
-    auto* p = static_cast<float*>(std::aligned_alloc(64, bytes));
-    if (p == nullptr) throw std::bad_alloc();
-    data_.reset(p);
+    const std::size_t bytes = (n * sizeof(float) + 63) / 64 * 64;  // whole cache lines
+    // Aligned operator new rather than std::aligned_alloc, which MinGW's C runtime lacks.
+    data_.reset(static_cast<float*>(::operator new(bytes, alignment)));
     capacity_ = bytes / sizeof(float);
   }
 
  private:
-  struct free_deleter {
-    void operator()(float* p) const noexcept { std::free(p); }
+  static constexpr std::align_val_t alignment{64};
+  struct aligned_deleter {
+    void operator()(float* p) const noexcept { ::operator delete(p, alignment); }
   };
-  std::unique_ptr<float[], free_deleter> data_;
+  std::unique_ptr<float[], aligned_deleter> data_;
   std::size_t capacity_ = 0;
 };
 

@@ -19,6 +19,7 @@
 
 #include "aligned_buffer.hpp"
 #include "minilm/error.hpp"
+#include "thread_exit.hpp"
 
 #if defined(__aarch64__) && defined(__linux__) && !defined(MINILM_GEMM_EMULATE_SIMD)
 #include <sys/auxv.h>  // getauxval: whether the processor has the dot product instructions

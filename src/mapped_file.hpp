@@ -4,6 +4,9 @@
 // nothing is locked, written or copied, and every process that maps the same file
 // shares the same page-cache pages. The descriptor is closed right after mapping, so
 // a file replaced by rename() later keeps serving this mapping its old contents.
+// (mapped_file_posix.cpp.) On Windows the same holds for a read-only view
+// (mapped_file_win32.cpp): the file is opened for reading, not inheritable, sharing read and
+// delete (others may open it, rename or replace it), and both handles are closed once mapped.
 #pragma once
 
 #include <cstddef>
@@ -29,11 +32,12 @@ class mapped_file {
   const std::byte* data() const noexcept { return data_; }
   std::size_t size() const noexcept { return size_; }
 
-  // Asks the kernel to read the whole file ahead (madvise WILLNEED); never blocks.
+  // Asks the kernel to read the whole file ahead (madvise WILLNEED, PrefetchVirtualMemory);
+  // never blocks.
   void prefetch() const noexcept;
   // Maps the pages of [p, p + n), inside the mapping, into the process now (Linux's
   // MADV_POPULATE_READ), so that reading them takes no page fault; cheap only when the page
-  // cache holds them. Nothing is written or copied.
+  // cache holds them. Nothing is written or copied. Windows has no such call: a no-op there.
   void populate(const std::byte* p, std::size_t n) const noexcept;
 
  private:

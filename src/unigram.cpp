@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "thread_exit.hpp"
 #include "unicode.hpp"
 
 MINILM_BEGIN_NAMESPACE

@@ -17,6 +17,7 @@
 #include <string>
 
 #include "tokenizer_model.hpp"
+#include "thread_exit.hpp"
 #include "unicode.hpp"
 #include "unigram.hpp"
 

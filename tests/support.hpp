@@ -2,13 +2,13 @@
 // folders, and a writer for small safetensors files built in memory.
 #pragma once
 
-#include <unistd.h>
-
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <random>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -30,10 +30,19 @@ inline fs::path model_dir() {
 // A fresh folder under the system temp dir, removed with everything in it at scope exit.
 class temp_dir {
  public:
+  // A random name that nothing else holds: create_directory fails on one that exists, so
+  // two processes never share a folder (mkdtemp's guarantee, on every platform).
   temp_dir() {
-    std::string templ = (fs::temp_directory_path() / "minilm-test-XXXXXX").string();
-    if (::mkdtemp(templ.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = templ;
+    thread_local std::mt19937_64 random{std::random_device{}()};
+    const fs::path base = fs::temp_directory_path();
+    for (int attempt = 0; attempt < 100; ++attempt) {
+      const fs::path candidate = base / ("minilm-test-" + std::to_string(random()));
+      if (fs::create_directory(candidate)) {
+        path_ = candidate;
+        return;
+      }
+    }
+    throw std::runtime_error("cannot create a temporary folder in " + base.string());
   }
   ~temp_dir() {
     std::error_code ec;
@@ -47,6 +56,20 @@ class temp_dir {
  private:
   fs::path path_;
 };
+
+// `link` made to show `target` (a file or a folder): a symbolic link, or on Windows, where
+// making one takes a privilege that tests do not have, a copy.
+inline void link_or_copy(const fs::path& target, const fs::path& link) {
+#if defined(_WIN32)
+  fs::copy(target, link, fs::copy_options::recursive);
+#else
+  if (fs::is_directory(target)) {
+    fs::create_directory_symlink(fs::absolute(target), link);
+  } else {
+    fs::create_symlink(fs::absolute(target), link);
+  }
+#endif
+}
 
 inline void write_file(const fs::path& path, const std::string& bytes) {
   std::ofstream out(path, std::ios::binary);

@@ -5,6 +5,17 @@
 // tools/sanitize.sh.
 #include <doctest/doctest.h>
 
+#if defined(_WIN32)
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN
+#endif
+#ifndef NOMINMAX
+#define NOMINMAX
+#endif
+#include <windows.h>
+#include <tlhelp32.h>
+#endif
+
 #include <atomic>
 #include <barrier>
 #include <cstring>
@@ -13,6 +24,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <minilm/encoder.hpp>
@@ -42,10 +54,22 @@ bool same_bits(const minilm::embeddings& a, const minilm::embeddings& b) {
          std::memcmp(a.values.data(), b.values.data(), a.values.size() * sizeof(float)) == 0;
 }
 
-// The ids of this process's threads, from /proc/self/task.
+// The ids of this process's threads, from /proc/self/task (on Windows, a snapshot of the
+// system's threads).
 std::set<std::string> thread_ids() {
   std::set<std::string> ids;
+#if defined(_WIN32)
+  const HANDLE snapshot = ::CreateToolhelp32Snapshot(TH32CS_SNAPTHREAD, 0);
+  REQUIRE(snapshot != INVALID_HANDLE_VALUE);
+  THREADENTRY32 entry{};
+  entry.dwSize = sizeof(entry);
+  for (BOOL more = ::Thread32First(snapshot, &entry); more; more = ::Thread32Next(snapshot, &entry)) {
+    if (entry.th32OwnerProcessID == ::GetCurrentProcessId()) ids.insert(std::to_string(entry.th32ThreadID));
+  }
+  ::CloseHandle(snapshot);
+#else
   for (const auto& e : std::filesystem::directory_iterator("/proc/self/task")) ids.insert(e.path().filename().string());
+#endif
   return ids;
 }
 
@@ -53,7 +77,11 @@ std::set<std::string> thread_ids() {
 // lives for a whole encode call cannot slip through.
 class thread_watch {
  public:
-  thread_watch() : poller_([this](std::stop_token stop) { poll(stop); }) {}
+  thread_watch() : poller_([this] { poll(); }) {}
+  ~thread_watch() {
+    stop_ = true;
+    poller_.join();
+  }
   std::set<std::string> seen() {
     std::lock_guard lock(mutex_);
     return seen_;
@@ -69,8 +97,8 @@ class thread_watch {
   }
 
  private:
-  void poll(const std::stop_token& stop) {
-    while (!stop.stop_requested()) {
+  void poll() {
+    while (!stop_.load()) {
       const std::set<std::string> now = thread_ids();
       std::lock_guard lock(mutex_);
       seen_.insert(now.begin(), now.end());
@@ -80,7 +108,24 @@ class thread_watch {
   std::mutex mutex_;
   std::set<std::string> seen_;
   std::atomic<int> polls_{0};
-  std::jthread poller_;
+  std::atomic<bool> stop_{false};
+  std::thread poller_;  // last: started once the members it uses exist
+};
+
+// Threads that are joined when the group goes out of scope (std::jthread without stop tokens,
+// which libc++ 14 lacks).
+class thread_group {
+ public:
+  template <class F>
+  void emplace_back(F&& f) {
+    threads_.emplace_back(std::forward<F>(f));
+  }
+  ~thread_group() {
+    for (auto& t : threads_) t.join();
+  }
+
+ private:
+  std::vector<std::thread> threads_;
 };
 
 }  // namespace
@@ -129,7 +174,7 @@ TEST_CASE("16 threads sharing one encoder get the serial results, bit for bit") 
   std::vector<std::vector<float>> singles(n_threads);
   std::barrier start(static_cast<std::ptrdiff_t>(n_threads));
   {
-    std::vector<std::jthread> threads;
+    thread_group threads;
     for (std::size_t t = 0; t < n_threads; ++t) {
       threads.emplace_back([&, t] {
         start.arrive_and_wait();  // all at once
@@ -163,7 +208,7 @@ TEST_CASE("16 threads sharing one multi-threaded encoder get the serial results,
   }
   std::barrier start(static_cast<std::ptrdiff_t>(n_threads));
   {
-    std::vector<std::jthread> threads;
+    thread_group threads;
     for (std::size_t t = 0; t < n_threads; ++t) {
       threads.emplace_back([&, t] {
         start.arrive_and_wait();
@@ -188,7 +233,7 @@ TEST_CASE("16 threads sharing one tokenizer get the serial results") {
   }
   std::barrier start(static_cast<std::ptrdiff_t>(n_threads));
   {
-    std::vector<std::jthread> threads;
+    thread_group threads;
     for (std::size_t t = 0; t < n_threads; ++t) {
       threads.emplace_back([&, t] {
         const std::vector<std::string_view> views(texts[t].begin(), texts[t].end());

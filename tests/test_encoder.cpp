@@ -18,6 +18,7 @@
 
 #include "support.hpp"
 #include "test_encoder_golden.hpp"
+#include "test_malformed.hpp"
 
 namespace {
 
@@ -107,7 +108,7 @@ TEST_CASE("the usage example in encoder.hpp runs, word for word") {
   // Run from a folder where the example's relative path leads to the real model.
   test_support::temp_dir tmp;
   fs::create_directories(tmp / "models");
-  fs::create_directory_symlink(fs::absolute(test_support::model_dir()), tmp / "models/all-MiniLM-L6-v2");
+  test_support::link_or_copy(test_support::model_dir(), tmp / "models" / "all-MiniLM-L6-v2");
   const fs::path cwd = fs::current_path();
   fs::current_path(tmp.path());
   struct restore {
@@ -458,9 +459,11 @@ TEST_CASE("minilm embed writes the library's embeddings, one per input line") {
   const minilm::embeddings want = real_model().encode(lines);
 
   SUBCASE("jsonl: floats that read back bit for bit") {
-    const std::string cmd = std::string("'") + cli + "' embed --model '" + model + "' --batch-size 2 --threads 2 < '" +
-                            (tmp / "in.txt").string() + "' > '" + (tmp / "out.jsonl").string() + "'";
-    REQUIRE(std::system(cmd.c_str()) == 0);
+    // Started without a shell, which would quote differently on each platform.
+    const auto r = malformed::run_cli({"embed", "--model", model, "--batch-size", "2", "--threads", "2"}, tmp / "in.txt");
+    INFO("stderr: " << r.err);
+    REQUIRE(r.exit_code == 0);
+    test_support::write_file(tmp / "out.jsonl", r.out);
     const auto out = encoder_golden::read_texts(tmp / "out.jsonl");
     REQUIRE(out.size() == lines.size());
     for (std::size_t i = 0; i < out.size(); ++i) {
@@ -474,10 +477,10 @@ TEST_CASE("minilm embed writes the library's embeddings, one per input line") {
     }
   }
   SUBCASE("npy: a float32 [n, dim] array") {
-    const std::string cmd = std::string("'") + cli + "' embed --model '" + model + "' --format npy --batch-size 3 < '" +
-                            (tmp / "in.txt").string() + "' > '" + (tmp / "out.npy").string() + "'";
-    REQUIRE(std::system(cmd.c_str()) == 0);
-    const std::string npy = encoder_golden::read_bytes(tmp / "out.npy");
+    const auto r = malformed::run_cli({"embed", "--model", model, "--format", "npy", "--batch-size", "3"}, tmp / "in.txt");
+    INFO("stderr: " << r.err);
+    REQUIRE(r.exit_code == 0);
+    const std::string& npy = r.out;
     REQUIRE(npy.size() == 128 + want.values.size() * 4);
     CHECK(npy.substr(0, 6) == "\x93NUMPY");
     CHECK(npy.find("'shape': (5, 384)") != std::string::npos);

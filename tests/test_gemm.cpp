@@ -340,11 +340,24 @@ TEST_CASE("dense: a row's result is bitwise the same in any batch, at any positi
   }
 }
 
+namespace {
+
+#if defined(_WIN32)
+// The C runtime's environment, which getenv() reads; an empty value removes the variable.
+void set_env(const char* name, const char* value) { ::_putenv_s(name, value); }
+void unset_env(const char* name) { ::_putenv_s(name, ""); }
+#else
+void set_env(const char* name, const char* value) { ::setenv(name, value, 1); }
+void unset_env(const char* name) { ::unsetenv(name); }
+#endif
+
+}  // namespace
+
 TEST_CASE("MINILM_ISA picks a kernel by name; a name that is none, or a kernel the processor lacks, is an error") {
   const char* before = std::getenv("MINILM_ISA");
   const std::string saved = before != nullptr ? before : "";
   auto override_with = [](const char* value) {
-    ::setenv("MINILM_ISA", value, 1);
+    set_env("MINILM_ISA", value);
     return minilm::detail::gemm_isa_override();
   };
   auto message_for = [&](const char* value) {
@@ -372,8 +385,8 @@ TEST_CASE("MINILM_ISA picks a kernel by name; a name that is none, or a kernel t
     }
   }
   if (before != nullptr) {
-    ::setenv("MINILM_ISA", saved.c_str(), 1);
+    set_env("MINILM_ISA", saved.c_str());
   } else {
-    ::unsetenv("MINILM_ISA");
+    unset_env("MINILM_ISA");
   }
 }

@@ -3,9 +3,11 @@
 // memory in proportion to the text, and never crashes.
 #include "test_malformed.hpp"
 
+#if !defined(_WIN32)
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#endif
 
 #include <chrono>
 #include <cmath>
@@ -44,8 +46,10 @@ const minilm::tokenizer& real_tokenizer() {
   return tok;
 }
 
+#if !defined(_WIN32)
 // Runs `work` in a child process and returns how much its peak resident memory grew, in
-// bytes, over what it held before (the parent's state, inherited through fork).
+// bytes, over what it held before (the parent's state, inherited through fork). Windows has
+// no fork(), and its peak working set cannot be reset: not measured there.
 std::size_t peak_memory_growth(const std::function<void()>& work) {
   std::fflush(nullptr);
   const pid_t pid = ::fork();
@@ -70,6 +74,7 @@ std::size_t peak_memory_growth(const std::function<void()>& work) {
   const long grown_kb = usage.ru_maxrss - before.ru_maxrss;
   return grown_kb > 0 ? static_cast<std::size_t>(grown_kb) * 1024 : 0;
 }
+#endif
 
 std::vector<std::int32_t> ids_of(std::string_view text) { return real_tokenizer().encode(text).ids; }
 
@@ -141,9 +146,13 @@ TEST_CASE("a 10 MB line is truncated to max_seq_length in time and memory propor
   MESSAGE("10 MB line: " << seconds << " s");
   CHECK(seconds < 60);
 
+#if defined(_WIN32)
+  MESSAGE("10 MB line: peak memory not measured (no fork() on Windows)");
+#else
   const std::size_t growth = peak_memory_growth([&] { real_tokenizer().encode(line); });
   MESSAGE("10 MB line: peak memory grew by " << growth / (1 << 20) << " MB");
   if (!sanitized) CHECK(growth < 40 * line.size());
+#endif
 
   // One 10 MB word: [UNK] (max_input_chars_per_word is 100).
   const std::string word(10u << 20, 'x');

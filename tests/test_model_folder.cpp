@@ -26,8 +26,11 @@ minilm::error load_error(const std::filesystem::path& dir) {
   return minilm::error(errc::io, "");
 }
 
+// The pooling config's path inside a folder, as the messages spell it (with '\\' on Windows).
+const std::string pooling_config = (std::filesystem::path("1_Pooling") / "config.json").string();
+
 void check_message(const minilm::error& e, errc code, std::initializer_list<std::string> needles) {
-  INFO("message: " << e.what());
+  INFO("message: " << std::string(e.what()));
   CHECK(e.code() == code);
   for (const auto& n : needles) CHECK(std::string(e.what()).find(n) != std::string::npos);
 }
@@ -240,7 +243,7 @@ TEST_CASE("other files of the folder are checked too") {
   test_support::write_tiny_bert_folder(dir.path(), tiny_bert{});
   SUBCASE("pooling dimension differs from hidden_size") {
     write_file(dir / "1_Pooling" / "config.json", R"({"word_embedding_dimension":9,"pooling_mode_mean_tokens":true})");
-    check_message(load_error(dir.path()), errc::invalid_config, {"1_Pooling/config.json", "differs from hidden_size"});
+    check_message(load_error(dir.path()), errc::invalid_config, {pooling_config, "differs from hidden_size"});
   }
   SUBCASE("two pooling modes at once") {
     write_file(dir / "1_Pooling" / "config.json",
@@ -440,5 +443,5 @@ TEST_CASE("prompts: config_sentence_transformers.json, and include_prompt in eit
   write_file(dir / "1_Pooling" / "config.json", R"({"word_embedding_dimension":8,"pooling_mode_cls_token":true,"include_prompt":true})");
   CHECK(minilm::read_model_folder(dir.path()).pooling.include_prompt);
   write_file(dir / "1_Pooling" / "config.json", R"({"embedding_dimension":8,"include_prompt":"no"})");
-  check_message(load_error(dir.path()), errc::invalid_config, {"1_Pooling/config.json", "field 'include_prompt'"});
+  check_message(load_error(dir.path()), errc::invalid_config, {pooling_config, "field 'include_prompt'"});
 }

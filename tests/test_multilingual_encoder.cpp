@@ -494,8 +494,9 @@ TEST_CASE("minilm embed --prompt-name / --prompt, and minilm info shows the prom
   const std::pair<std::vector<std::string>, minilm::encode_options> calls[] = {
       {{}, {}}, {{"--prompt-name", "passage"}, named("passage")}, {{"--prompt", "c7 d8 "}, literal("c7 d8 ")},
       {{"--prompt="}, literal("")}};
-  for (const auto& [args, options] : calls) {
-    CAPTURE(args.size());
+  for (const auto& call : calls) {
+    const auto& [args, options] = call;
+    CAPTURE(call.first.size());  // a structured binding in CAPTURE's lambda needs clang 16
     const auto rows = cli_embed(dir / "m", dir / "lines.txt", args);
     const minilm::embeddings want = model.encode(texts, options);
     REQUIRE(rows.size() == 2);

@@ -17,6 +17,7 @@
 
 #include "support.hpp"
 #include "test_data.hpp"
+#include "test_malformed.hpp"
 
 using minilm::errc;
 namespace fs = std::filesystem;
@@ -307,10 +308,11 @@ TEST_CASE("minilm tokenize prints one JSON array per stdin line") {
   input += c.texts.back();  // no final newline: still a line
   test_support::write_file(dir / "in.txt", input);
   const std::string model = test_support::model_dir().string();
-  const std::string cmd = std::string("'") + cli + "' tokenize --model '" + model + "' < '" + (dir / "in.txt").string() +
-                          "' > '" + (dir / "out.txt").string() + "' 2> '" + (dir / "err.txt").string() + "'";
-  REQUIRE(std::system(cmd.c_str()) == 0);
-  std::ifstream out(dir / "out.txt");
+  // Started without a shell, which would quote differently on each platform.
+  const auto r = malformed::run_cli({"tokenize", "--model", model}, dir / "in.txt");
+  INFO("stderr: " << r.err);
+  REQUIRE(r.exit_code == 0);
+  std::istringstream out(r.out);
   std::string line;
   std::size_t n = 0, differ = 0;
   while (std::getline(out, line)) {
@@ -327,11 +329,9 @@ TEST_CASE("minilm tokenize prints one JSON array per stdin line") {
 
   // Invalid UTF-8: a non-zero exit and a message naming the line and the byte offset.
   test_support::write_file(dir / "bad.txt", "fine\nnot \xff fine\n");
-  const std::string bad = std::string("'") + cli + "' tokenize --model '" + model + "' < '" +
-                          (dir / "bad.txt").string() + "' > /dev/null 2> '" + (dir / "err.txt").string() + "'";
-  CHECK(std::system(bad.c_str()) != 0);
-  std::ifstream err(dir / "err.txt");
-  std::string message((std::istreambuf_iterator<char>(err)), std::istreambuf_iterator<char>());
+  const auto bad = malformed::run_cli({"tokenize", "--model", model}, dir / "bad.txt");
+  CHECK(bad.exit_code != 0);
+  const std::string& message = bad.err;
   INFO(message);
   CHECK(message.find("line 2") != std::string::npos);
   CHECK(message.find("byte offset 4") != std::string::npos);

@@ -50,14 +50,14 @@ minilm::tokenizer load(const fs::path& folder) {
   return minilm::tokenizer::load(minilm::read_model_folder(folder), options);
 }
 
-// A copy of `source` (links to its files) whose tokenizer_config.json names
+// A copy of `source` (links to its files, or copies of them) whose tokenizer_config.json names
 // PreTrainedTokenizerFast and whose config.json names no tokenizer class, so that tokenizer.json
 // is taken as written; `tokenizer_json`, when given, replaces that file.
 void as_written_copy(const fs::path& source, const fs::path& dir, const std::string* tokenizer_json = nullptr) {
   for (const auto& entry : fs::directory_iterator(source)) {
     const std::string name = entry.path().filename().string();
     if (name == "tokenizer_config.json" || name == "config.json" || (tokenizer_json && name == "tokenizer.json")) continue;
-    fs::create_symlink(fs::absolute(entry.path()), dir / name);
+    test_support::link_or_copy(entry.path(), dir / name);
   }
   test_support::write_file(dir / "tokenizer_config.json",
                            R"({"tokenizer_class": "PreTrainedTokenizerFast", "model_max_length": 512})");

@@ -66,7 +66,7 @@ int cli::run_info(args a) {
               folder.pooling.include_prompt ? "" : ", prompt tokens left out");
   std::printf("prompts         %s\n", prompts_line(folder).c_str());
   std::printf("weights         %s: %zu tensors, %zu bytes mapped read-only, prefix '%s', %zu bytes converted\n",
-              folder.weights.c_str(), file.tensors().size(), file.size_bytes(), weights.prefix.c_str(),
+              folder.weights.string().c_str(), file.tensors().size(), file.size_bytes(), weights.prefix.c_str(),
               weights.converted_bytes);
   std::printf("precision       %s", minilm::weight_precision_name(weights.precision));
   if (weights.precision == minilm::weight_precision::int8) {
@@ -80,7 +80,7 @@ int cli::run_info(args a) {
   const std::filesystem::path& tokenizer = !folder.tokenizer_json.empty()        ? folder.tokenizer_json
                                            : !folder.sentencepiece_model.empty() ? folder.sentencepiece_model
                                                                                  : folder.vocab_txt;
-  std::printf("tokenizer       %s\n", tokenizer.c_str());
+  std::printf("tokenizer       %s\n", tokenizer.string().c_str());
   std::printf("opened in       %.3f ms\n", ms);
   return 0;
 }

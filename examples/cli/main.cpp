@@ -29,9 +29,10 @@ const char* usage =
 
 int main(int argc, char** argv) {
 #if defined(_WIN32)
-  // Lines end at '\n' alone, and --format npy writes raw bytes: no CRLF translation.
+  // Lines end at '\n' alone (messages too), and --format npy writes raw bytes: no CRLF translation.
   _setmode(_fileno(stdin), _O_BINARY);
   _setmode(_fileno(stdout), _O_BINARY);
+  _setmode(_fileno(stderr), _O_BINARY);
 #endif
   if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
     std::fputs(usage, argc < 2 ? stderr : stdout);

@@ -21,7 +21,7 @@ int cli::run_quantize(args a) {
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::printf("wrote %s: %zu linear weights as int8 per output channel (%zu outlier channels each in F32), "
               "%llu bytes (from %llu, sha256 %s); %zu other files copied; %.2f s\n",
-              r.weights.c_str(), r.n_quantized, options.n_outliers, static_cast<unsigned long long>(r.bytes),
+              r.weights.string().c_str(), r.n_quantized, options.n_outliers, static_cast<unsigned long long>(r.bytes),
               static_cast<unsigned long long>(r.source_bytes), r.source_sha256.c_str(), r.n_files_copied, s);
   return 0;
 }

@@ -14,7 +14,17 @@
 
 // The library is compiled with hidden visibility: only what a public header marks MINILM_API
 // (its classes and free functions) is exported from libminilm.so; the internals are not.
-#if defined(__GNUC__) || defined(__clang__)
+// On Windows a DLL exports it when built (MINILM_BUILDING_DLL) and its users import it
+// (MINILM_DLL); the build sets both. A static library needs neither.
+#if defined(_WIN32)
+#if defined(MINILM_BUILDING_DLL)
+#define MINILM_API __declspec(dllexport)
+#elif defined(MINILM_DLL)
+#define MINILM_API __declspec(dllimport)
+#else
+#define MINILM_API
+#endif
+#elif defined(__GNUC__) || defined(__clang__)
 #define MINILM_API __attribute__((visibility("default")))
 #else
 #define MINILM_API

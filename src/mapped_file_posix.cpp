@@ -1,3 +1,4 @@
+// src/mapped_file_posix.cpp: mapped_file and read_file over open(), mmap() and read().
 #include "mapped_file.hpp"
 
 #include <fcntl.h>
