@@ -88,12 +88,15 @@ const fs::path& real_int8_folder() {
 }
 
 const minilm::encoder& real_int8_model(std::size_t n_threads) {
+  // The folder first, so that it outlives the encoders that map it: Windows cannot remove a
+  // folder holding a mapped file.
+  const fs::path& folder = real_int8_folder();
   static std::map<std::size_t, minilm::encoder> models;
   auto it = models.find(n_threads);
   if (it == models.end()) {
     minilm::encoder_options o;
     o.n_threads = n_threads;
-    it = models.emplace(n_threads, minilm::encoder::load(real_int8_folder(), o)).first;
+    it = models.emplace(n_threads, minilm::encoder::load(folder, o)).first;
   }
   return it->second;
 }
