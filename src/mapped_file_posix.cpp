@@ -62,18 +62,6 @@ mapped_file::mapped_file(const std::filesystem::path& path) {
   data_ = static_cast<const std::byte*>(p);
 }
 
-mapped_file::mapped_file(mapped_file&& other) noexcept
-    : data_(std::exchange(other.data_, nullptr)), size_(std::exchange(other.size_, 0)) {}
-
-mapped_file& mapped_file::operator=(mapped_file&& other) noexcept {
-  if (this != &other) {
-    this->~mapped_file();
-    data_ = std::exchange(other.data_, nullptr);
-    size_ = std::exchange(other.size_, 0);
-  }
-  return *this;
-}
-
 mapped_file::~mapped_file() {
   if (data_ != nullptr) {
     ::munmap(const_cast<std::byte*>(data_), size_);

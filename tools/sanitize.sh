@@ -98,12 +98,5 @@ fi
 
 # Every result in one file (meson's testlog.json layout), for tools/test.sh's count.
 cat "${logs[@]}" >"$results"
-python3 - "$results" <<'PY'
-import json, sys
-results = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
-passed = sum(r["result"] == "OK" for r in results)
-skipped = sum(r["result"] == "SKIP" for r in results)
-failed = len(results) - passed - skipped
-print(f"sanitizers: {passed} passed, {failed} failed, {skipped} skipped")
-PY
+python3 "$root/tools/count_results.py" sanitizers "$results"
 exit $status

@@ -74,12 +74,5 @@ if [ "${MINILM_PLATFORMS:-1}" != 0 ]; then
 fi
 
 echo "test.sh: stage times (s): ${stage_times[*]}"
-python3 - "${logs[@]}" <<'PY'
-import json, sys
-results = [json.loads(line) for path in sys.argv[1:] for line in open(path) if line.strip()]
-passed = sum(r["result"] == "OK" for r in results)
-skipped = sum(r["result"] == "SKIP" for r in results)
-failed = len(results) - passed - skipped
-print(f"{passed} passed, {failed} failed, {skipped} skipped")
-PY
+python3 tools/count_results.py "" "${logs[@]}"
 exit $status

@@ -29,12 +29,5 @@ echo "== aarch64 (qemu-aarch64): $(meson test -C "$build" --list --no-rebuild --
 meson test -C "$build" --no-rebuild --print-errorlogs --num-processes 2 --suite aarch64 --logbase aarch64 || status=1
 
 cp "$build/meson-logs/aarch64.json" "$results"
-python3 - "$results" <<'PY'
-import json, sys
-results = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
-passed = sum(r["result"] == "OK" for r in results)
-skipped = sum(r["result"] == "SKIP" for r in results)
-failed = len(results) - passed - skipped
-print(f"aarch64: {passed} passed, {failed} failed, {skipped} skipped")
-PY
+python3 "$root/tools/count_results.py" aarch64 "$results"
 exit $status

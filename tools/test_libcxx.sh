@@ -34,12 +34,5 @@ echo "== libc++: ${tests[*]}"
 meson test -C "$build" --no-rebuild --print-errorlogs --num-processes 2 --logbase libcxx "${tests[@]}" || status=1
 
 cp "$build/meson-logs/libcxx.json" "$results"
-python3 - "$results" <<'PY'
-import json, sys
-results = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
-passed = sum(r["result"] == "OK" for r in results)
-skipped = sum(r["result"] == "SKIP" for r in results)
-failed = len(results) - passed - skipped
-print(f"libc++: {passed} passed, {failed} failed, {skipped} skipped")
-PY
+python3 "$root/tools/count_results.py" libc++ "$results"
 exit $status

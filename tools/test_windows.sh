@@ -59,13 +59,6 @@ meson test -C "$build" --no-rebuild --print-errorlogs --logbase windows-scalar \
   --test-args='--test-case=texts?give*' encoder_scalar || status=1
 
 cat "$build/meson-logs/windows.json" "$build/meson-logs/windows-scalar.json" >"$results"
-python3 - "$results" <<'PY'
-import json, sys
-results = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
-passed = sum(r["result"] == "OK" for r in results)
-skipped = sum(r["result"] == "SKIP" for r in results)
-failed = len(results) - passed - skipped
-print(f"windows: {passed} passed, {failed} failed, {skipped} skipped")
-PY
+python3 "$root/tools/count_results.py" windows "$results"
 wineserver -k 2>/dev/null || true
 exit $status
