@@ -230,7 +230,7 @@ def accuracy_rows(engines, corpus, embedded, reference, n_pairs_texts=1000):
     return rows
 
 
-def main():
+def parse_args():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", type=Path, default=ROOT / "models" / "all-MiniLM-L6-v2")
     ap.add_argument("--onnx-dir", type=Path, default=None, help="default: <model>/../onnx/<model name>")
@@ -245,18 +245,13 @@ def main():
     ap.add_argument("--latency-reps", type=int, default=50)
     ap.add_argument("--no-accuracy", action="store_true", help="skip the accuracy table")
     ap.add_argument("--json", type=Path, default=None, help="also write the rows here")
-    args = ap.parse_args()
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    return ap.parse_args()
 
-    n_cpu = os.cpu_count()
-    threads = [int(t) for t in args.threads.split(",")] if args.threads else sorted({1, n_cpu})
-    onnx_dir = args.onnx_dir or args.model.parent / "onnx" / args.model.name
-    wanted = args.engines.split(",")
 
+def print_environment(args, n_cpu, threads):
     import onnxruntime
     import sentence_transformers
     import torch
-    from transformers import AutoTokenizer
     print(f"machine: {platform.processor() or platform.machine()}, os.cpu_count() = {n_cpu}; "
           f"threads measured: {threads}")
     print(f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')} "
@@ -265,18 +260,13 @@ def main():
           f"onnxruntime {onnxruntime.__version__}, numpy {np.__version__}")
     print(f"median of {args.reps} repetitions ({args.latency_reps} calls for 1x12), after one warm-up")
 
-    tokenizer = AutoTokenizer.from_pretrained(str(args.model))
-    corpus = args.texts.read_text(encoding="utf-8").split("\n")
-    if corpus and corpus[-1] == "":
-        corpus.pop()
-    cases = {k: v for k, v in make_cases(tokenizer, corpus).items() if k in args.cases.split(",")}
-    for name, texts in cases.items():
-        n_tok = [len(t) for t in tokenizer(texts, truncation=True, max_length=MAX_TOKENS)["input_ids"]]
-        print(f"case {name}: {len(texts)} texts, {sum(n_tok)} tokens (min {min(n_tok)}, max {max(n_tok)})")
 
+def st_torch_engines(args, wanted):
+    return [StTorch(args.model)] if "st-torch" in wanted else []
+
+
+def ort_engines(onnx_dir, tokenizer, wanted):
     engines = []
-    if "st-torch" in wanted:
-        engines.append(StTorch(args.model))
     for name, file, tool in (("ort", "model.onnx", "export_onnx.py"),
                              ("ort-fused", "model_optimized.onnx", "export_onnx.py"),
                              ("ort-int8", "model_int8.onnx", "quantize_onnx.py")):
@@ -285,6 +275,11 @@ def main():
                 engines.append(Ort(name, onnx_dir / file, tokenizer))
             else:
                 print(f"{name}: {onnx_dir / file} missing (run bench/peers/{tool}); skipped")
+    return engines
+
+
+def minilm_engines(args, wanted):
+    engines = []
     for name, model_dir in (("minilm", args.model), ("minilm-int8", args.minilm_int8_model)):
         if name not in wanted:
             continue
@@ -295,34 +290,33 @@ def main():
                   f"--out {model_dir}`); skipped")
         else:
             engines.append(Minilm(args.minilm_bin, model_dir, args.reps, name))
+    return engines
 
-    rows, reference, max_diff, corpus_emb = [], {}, {}, {}
-    for t in threads:
-        for engine in engines:
-            engine.set_threads(t)
-            for case, texts in cases.items():
-                reps = args.latency_reps if case == "1x12" else args.reps
-                if isinstance(engine, Minilm):
-                    ms, emb, _ = engine.run(texts, reps)
-                else:
-                    holder = {}
-                    ms = median_ms(lambda: holder.__setitem__("emb", engine.embed(texts)), reps)
-                    emb = holder["emb"]
-                if engine.name == "st-torch" and case not in reference:
-                    reference[case] = emb
-                if case == "mixed" and t == min(threads):
-                    corpus_emb[engine.name] = emb
-                if case in reference:
-                    diff = float(np.abs(emb - reference[case]).max())
-                    max_diff[engine.name] = max(max_diff.get(engine.name, 0.0), diff)
-                rows.append({"engine": engine.name, "threads": t, "case": case, "ms": ms,
-                             "sent_per_s": len(texts) / ms * 1e3})
-                print(f"  {engine.name:9s} {t} thr {case:7s} {ms:10.2f} ms", file=sys.stderr, flush=True)
 
-    print()
-    by_key = {(r["engine"], r["threads"], r["case"]): r for r in rows}
-    int8 = any(r["engine"] == "minilm-int8" for r in rows)
+def run_engine(engine, t, cases, args, threads, rows, reference, max_diff, corpus_emb):
+    """Times one engine on every case at t threads, appending to rows and the comparisons."""
+    engine.set_threads(t)
+    for case, texts in cases.items():
+        reps = args.latency_reps if case == "1x12" else args.reps
+        if isinstance(engine, Minilm):
+            ms, emb, _ = engine.run(texts, reps)
+        else:
+            holder = {}
+            ms = median_ms(lambda: holder.__setitem__("emb", engine.embed(texts)), reps)
+            emb = holder["emb"]
+        if engine.name == "st-torch" and case not in reference:
+            reference[case] = emb
+        if case == "mixed" and t == min(threads):
+            corpus_emb[engine.name] = emb
+        if case in reference:
+            diff = float(np.abs(emb - reference[case]).max())
+            max_diff[engine.name] = max(max_diff.get(engine.name, 0.0), diff)
+        rows.append({"engine": engine.name, "threads": t, "case": case, "ms": ms,
+                     "sent_per_s": len(texts) / ms * 1e3})
+        print(f"  {engine.name:9s} {t} thr {case:7s} {ms:10.2f} ms", file=sys.stderr, flush=True)
 
+
+def print_speed_table(rows, by_key, max_diff, int8):
     def speed_up(r, over):
         """over's speed-up on r's cell: r's time / over's time, as text ("" when not measured)."""
         m = by_key.get((over, r["threads"], r["case"]))
@@ -337,47 +331,90 @@ def main():
               f"{speed_up(r, 'minilm')} |" + (f" {speed_up(r, 'minilm-int8')} |" if int8 else "")
               + f" {'' if diff is None else f'{diff:.2e}'} |")
 
+
+def print_int8_table(by_key, threads, cases):
+    # The int8 engines beside the F32 ones: each ratio is the F32 (or other) engine's time over
+    # the int8 engine's, so above 1x means int8 is faster.
+    print()
+    print("| threads | case | ort ms | ort-int8 ms | ort-int8 vs ort | minilm ms | minilm-int8 ms | "
+          "minilm-int8 vs minilm | minilm-int8 vs ort | minilm-int8 vs ort-int8 |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for t in threads:
+        for case in cases:
+            ms = {e: by_key[(e, t, case)]["ms"] for e in ("ort", "ort-int8", "minilm", "minilm-int8")
+                  if (e, t, case) in by_key}
+
+            def fmt(e):
+                return f"{ms[e]:.2f}" if e in ms else ""
+
+            def ratio(num, den):
+                return f"{ms[num] / ms[den]:.2f}x" if num in ms and den in ms else ""
+
+            print(f"| {t} | {case} | {fmt('ort')} | {fmt('ort-int8')} | {ratio('ort', 'ort-int8')} | "
+                  f"{fmt('minilm')} | {fmt('minilm-int8')} | {ratio('minilm', 'minilm-int8')} | "
+                  f"{ratio('ort', 'minilm-int8')} | {ratio('ort-int8', 'minilm-int8')} |")
+
+
+def print_accuracy(args, engines, corpus, corpus_emb):
+    ref = corpus_emb.get("st-torch")
+    if ref is None:
+        st = StTorch(args.model)
+        st.set_threads(1)
+        ref = st.embed(corpus)
+    accuracy = accuracy_rows(engines, corpus, corpus_emb, ref)
+    n_pairs = min(len(corpus), 1000)
+    print()
+    print(f"Accuracy against sentence-transformers F32 (st-torch), {len(corpus)} texts of {args.texts.name} "
+          f"(truncated at {MAX_TOKENS} tokens); Spearman over the {n_pairs * (n_pairs - 1) // 2} pairs of "
+          f"the first {n_pairs} texts")
+    print()
+    print("| engine | median cosine | min cosine (text) | Spearman of pairwise cosines |")
+    print("|---|---|---|---|")
+    for a in accuracy:
+        print(f"| {a['engine']} | {a['median_cos']:.6f} | {a['min_cos']:.6f} (line {a['argmin'] + 1}) | "
+              f"{a['spearman']:.6f} |")
+    return accuracy
+
+
+def main():
+    args = parse_args()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+    n_cpu = os.cpu_count()
+    threads = [int(t) for t in args.threads.split(",")] if args.threads else sorted({1, n_cpu})
+    onnx_dir = args.onnx_dir or args.model.parent / "onnx" / args.model.name
+    wanted = args.engines.split(",")
+
+    print_environment(args, n_cpu, threads)
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(args.model))
+    corpus = args.texts.read_text(encoding="utf-8").split("\n")
+    if corpus and corpus[-1] == "":
+        corpus.pop()
+    cases = {k: v for k, v in make_cases(tokenizer, corpus).items() if k in args.cases.split(",")}
+    for name, texts in cases.items():
+        n_tok = [len(t) for t in tokenizer(texts, truncation=True, max_length=MAX_TOKENS)["input_ids"]]
+        print(f"case {name}: {len(texts)} texts, {sum(n_tok)} tokens (min {min(n_tok)}, max {max(n_tok)})")
+
+    engines = (st_torch_engines(args, wanted) + ort_engines(onnx_dir, tokenizer, wanted)
+               + minilm_engines(args, wanted))
+
+    rows, reference, max_diff, corpus_emb = [], {}, {}, {}
+    for t in threads:
+        for engine in engines:
+            run_engine(engine, t, cases, args, threads, rows, reference, max_diff, corpus_emb)
+
+    print()
+    by_key = {(r["engine"], r["threads"], r["case"]): r for r in rows}
+    int8 = any(r["engine"] == "minilm-int8" for r in rows)
+    print_speed_table(rows, by_key, max_diff, int8)
     if int8 or any(r["engine"] == "ort-int8" for r in rows):
-        # The int8 engines beside the F32 ones: each ratio is the F32 (or other) engine's time over
-        # the int8 engine's, so above 1x means int8 is faster.
-        print()
-        print("| threads | case | ort ms | ort-int8 ms | ort-int8 vs ort | minilm ms | minilm-int8 ms | "
-              "minilm-int8 vs minilm | minilm-int8 vs ort | minilm-int8 vs ort-int8 |")
-        print("|---|---|---|---|---|---|---|---|---|---|")
-        for t in threads:
-            for case in cases:
-                ms = {e: by_key[(e, t, case)]["ms"] for e in ("ort", "ort-int8", "minilm", "minilm-int8")
-                      if (e, t, case) in by_key}
-
-                def fmt(e):
-                    return f"{ms[e]:.2f}" if e in ms else ""
-
-                def ratio(num, den):
-                    return f"{ms[num] / ms[den]:.2f}x" if num in ms and den in ms else ""
-
-                print(f"| {t} | {case} | {fmt('ort')} | {fmt('ort-int8')} | {ratio('ort', 'ort-int8')} | "
-                      f"{fmt('minilm')} | {fmt('minilm-int8')} | {ratio('minilm', 'minilm-int8')} | "
-                      f"{ratio('ort', 'minilm-int8')} | {ratio('ort-int8', 'minilm-int8')} |")
+        print_int8_table(by_key, threads, cases)
 
     accuracy = []
     if not args.no_accuracy:
-        ref = corpus_emb.get("st-torch")
-        if ref is None:
-            st = StTorch(args.model)
-            st.set_threads(1)
-            ref = st.embed(corpus)
-        accuracy = accuracy_rows(engines, corpus, corpus_emb, ref)
-        n_pairs = min(len(corpus), 1000)
-        print()
-        print(f"Accuracy against sentence-transformers F32 (st-torch), {len(corpus)} texts of {args.texts.name} "
-              f"(truncated at {MAX_TOKENS} tokens); Spearman over the {n_pairs * (n_pairs - 1) // 2} pairs of "
-              f"the first {n_pairs} texts")
-        print()
-        print("| engine | median cosine | min cosine (text) | Spearman of pairwise cosines |")
-        print("|---|---|---|---|")
-        for a in accuracy:
-            print(f"| {a['engine']} | {a['median_cos']:.6f} | {a['min_cos']:.6f} (line {a['argmin'] + 1}) | "
-                  f"{a['spearman']:.6f} |")
+        accuracy = print_accuracy(args, engines, corpus, corpus_emb)
     if args.json:
         args.json.write_text(json.dumps({"rows": rows, "max_abs_diff": max_diff, "threads": threads,
                                          "accuracy": accuracy}, indent=1))
