@@ -299,7 +299,7 @@ def fmt_range(values, digits):
     return f"{med:,.{digits}f} ({min(values):,.{digits}f}-{max(values):,.{digits}f})"
 
 
-def main():
+def parse_args():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--backends", default=",".join(BACKENDS))
     ap.add_argument("--minilm-python", default="/root/pydev/bin/python", help="a Python with minilm, fastapi, uvicorn, "
@@ -332,18 +332,10 @@ def main():
     ap.add_argument("--keep-alive", action="store_true", help="let wrk keep its connections open (the default "
                     "sends Connection: close, so each request comes on a new connection; see above)")
     ap.add_argument("--json", type=Path, default=None, help="also write every measurement here")
-    args = ap.parse_args()
-    args.onnx = args.onnx or args.model.parent / "onnx" / args.model.name / "model.onnx"
-    backends = [b for b in args.backends.split(",") if b]
-    for b in backends:
-        if b not in BACKENDS:
-            sys.exit(f"unknown backend {b!r}: {', '.join(BACKENDS)}")
-    if "onnxruntime" in backends and not args.onnx.exists():
-        sys.exit(f"{args.onnx} missing: run bench/peers/export_onnx.py --model {args.model}")
-    pythons = {"minilm": args.minilm_python, "sentence-transformers": args.st_python or args.peer_python,
-               "onnxruntime": args.ort_python or args.peer_python}
+    return ap.parse_args()
 
-    started = time.time()
+
+def print_environment(args, backends, pythons):
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), "?")
     wrk_version = subprocess.run([args.wrk, "--version"], capture_output=True, text=True).stdout.split("\n")[0]
@@ -354,78 +346,72 @@ def main():
                                              check=True).stdout)
         print(f"{py}: " + ", ".join(f"{k} {v}" for k, v in versions.items()))
     print(f"load generator: {wrk_version}, -t1 -c{args.connections}, on the same cores as the server")
-    singles, batches = pick_bodies(args)
-    print(f"{args.workers} workers per backend, 1 thread each; {args.rounds} round(s) of {args.duration} s "
-          f"(one sentence) and {args.batch_duration} s ({args.batch_size} sentences) of load after {args.warmup} s "
-          f"of warm-up per kind; {len(singles)} one-sentence and {len(batches)} "
-          f"{args.batch_size}-sentence request bodies from {args.texts.name} (seed {args.seed})")
 
-    results = {b: [] for b in backends}
-    failed = False
-    with tempfile.TemporaryDirectory(prefix="minilm-serving-") as tmp:
-        tmp = Path(tmp)
-        single_file, batch_file = tmp / "single.jsonl", tmp / "batch.jsonl"
-        single_file.write_text("".join(json.dumps({"texts": t}) + "\n" for t in singles), encoding="utf-8")
-        batch_file.write_text("".join(json.dumps({"texts": t}) + "\n" for t in batches), encoding="utf-8")
 
-        # 1. Check (and warm the page cache).
-        embeddings, cosines = {}, {}
+def check_backends(args, backends, pythons, tmp, singles, batches):
+    """Starts each backend once, sends it every body, and compares the peers' embeddings with minilm's.
+    Returns the smallest cosine of each peer and whether any is below --min-cosine."""
+    embeddings, cosines, failed = {}, {}, False
+    for b in backends:
+        server = Server(args, b, pythons[b], tmp)
+        try:
+            log(f"check: starting {b}")
+            server.start()
+            embeddings[b] = check_embeddings(server, singles, batches)
+        finally:
+            server.stop()
+    if "minilm" in embeddings:
+        ref = embeddings["minilm"]
+        ref_n = ref / np.linalg.norm(ref, axis=1, keepdims=True)
         for b in backends:
-            server = Server(args, b, pythons[b], tmp)
-            try:
-                log(f"check: starting {b}")
-                server.start()
-                embeddings[b] = check_embeddings(server, singles, batches)
-            finally:
-                server.stop()
-        if "minilm" in embeddings:
-            ref = embeddings["minilm"]
-            ref_n = ref / np.linalg.norm(ref, axis=1, keepdims=True)
-            for b in backends:
-                if b == "minilm":
-                    continue
-                e = embeddings[b]
-                cos = np.sum(ref_n * (e / np.linalg.norm(e, axis=1, keepdims=True)), axis=1)
-                cosines[b] = float(cos.min())
-                ok = cosines[b] >= args.min_cosine
-                failed |= not ok
-                print(f"check {b} against minilm, {len(ref)} texts: min cosine {cos.min():.7f}, "
-                      f"max |diff| {np.abs(e - ref).max():.2e}: {'ok' if ok else 'FAILED'} (>= {args.min_cosine})")
-        else:
-            print("check: minilm not among the backends, embeddings not compared")
+            if b == "minilm":
+                continue
+            e = embeddings[b]
+            cos = np.sum(ref_n * (e / np.linalg.norm(e, axis=1, keepdims=True)), axis=1)
+            cosines[b] = float(cos.min())
+            ok = cosines[b] >= args.min_cosine
+            failed |= not ok
+            print(f"check {b} against minilm, {len(ref)} texts: min cosine {cos.min():.7f}, "
+                  f"max |diff| {np.abs(e - ref).max():.2e}: {'ok' if ok else 'FAILED'} (>= {args.min_cosine})")
+    else:
+        print("check: minilm not among the backends, embeddings not compared")
+    return cosines, failed
 
-        # 2. Rounds.
-        for r in range(args.rounds):
-            order = backends[r % len(backends):] + backends[:r % len(backends)]
-            for b in order:
-                server = Server(args, b, pythons[b], tmp)
-                try:
-                    log(f"round {r + 1}: starting {b}")
-                    row = {"ready_s": server.start()}
-                    run_wrk(args, single_file, args.warmup, server)
-                    run_wrk(args, batch_file, args.warmup, server)
-                    server.counts()  # wait until the warm-up's requests are all answered
-                    mem = server.memory_mb()
-                    row["pss_mb"], row["master_pss_mb"] = mem["pss"], mem["master_pss"]
-                    row["pss_anon_mb"], row["pss_weights_mb"] = mem["pss_anon"], mem["pss_weights"]
-                    row["single"] = run_wrk(args, single_file, args.duration, server, count=True)
-                    row["batch"] = run_wrk(args, batch_file, args.batch_duration, server, count=True)
-                    row["pss_after_mb"] = server.memory_mb()["pss"]
-                    row["workers_unchanged"] = server.same_workers()
-                    if not row["workers_unchanged"]:
-                        print(f"WARNING: {b}, round {r + 1}: a worker was replaced during the run")
-                finally:
-                    server.stop()
-                errors = {k: sum(row[c]["errors"][k] for c in ("single", "batch")) for k in row["single"]["errors"]}
-                if any(errors.values()):
-                    print(f"WARNING: {b}, round {r + 1}: wrk errors {errors}")
-                results[b].append(row)
-                log(f"  {b}: ready {row['ready_s']:.2f} s, Pss {row['pss_mb']:.0f} MB, "
-                    f"1 sentence {row['single']['rps']:.1f} req/s (p50 {row['single']['p50_us'] / 1e3:.1f} ms), "
-                    f"32 sentences {row['batch']['rps']:.2f} req/s (p50 {row['batch']['p50_us'] / 1e3:.0f} ms), "
-                    f"requests per worker {row['single']['per_worker']} / {row['batch']['per_worker']}")
 
-    # The table.
+def run_backend(args, b, python, tmp, r, single_file, batch_file):
+    """One backend in one round: start, warm up, memory, the timed wrk runs, memory again, stop."""
+    server = Server(args, b, python, tmp)
+    try:
+        log(f"round {r + 1}: starting {b}")
+        row = {"ready_s": server.start()}
+        run_wrk(args, single_file, args.warmup, server)
+        run_wrk(args, batch_file, args.warmup, server)
+        server.counts()  # wait until the warm-up's requests are all answered
+        mem = server.memory_mb()
+        row["pss_mb"], row["master_pss_mb"] = mem["pss"], mem["master_pss"]
+        row["pss_anon_mb"], row["pss_weights_mb"] = mem["pss_anon"], mem["pss_weights"]
+        row["single"] = run_wrk(args, single_file, args.duration, server, count=True)
+        row["batch"] = run_wrk(args, batch_file, args.batch_duration, server, count=True)
+        row["pss_after_mb"] = server.memory_mb()["pss"]
+        row["workers_unchanged"] = server.same_workers()
+        if not row["workers_unchanged"]:
+            print(f"WARNING: {b}, round {r + 1}: a worker was replaced during the run")
+    finally:
+        server.stop()
+    errors = {k: sum(row[c]["errors"][k] for c in ("single", "batch")) for k in row["single"]["errors"]}
+    if any(errors.values()):
+        print(f"WARNING: {b}, round {r + 1}: wrk errors {errors}")
+    return row
+
+
+def log_row(b, row):
+    log(f"  {b}: ready {row['ready_s']:.2f} s, Pss {row['pss_mb']:.0f} MB, "
+        f"1 sentence {row['single']['rps']:.1f} req/s (p50 {row['single']['p50_us'] / 1e3:.1f} ms), "
+        f"32 sentences {row['batch']['rps']:.2f} req/s (p50 {row['batch']['p50_us'] / 1e3:.0f} ms), "
+        f"requests per worker {row['single']['per_worker']} / {row['batch']['per_worker']}")
+
+
+def print_table(args, backends, results, cosines):
     rows = [
         ("total Pss of the workers after warm-up, MB", lambda x: x["pss_mb"], 0, "less"),
         ("of which anonymous memory (Pss_Anon), MB", lambda x: x["pss_anon_mb"], 0, "less"),
@@ -465,6 +451,47 @@ def main():
         spread = "; ".join(f"{x['single']['per_worker']} and {x['batch']['per_worker']}" for x in results[b])
         print(f"{b}: gunicorn master Pss {master:.0f} MB (not in the totals); requests answered by each worker "
               f"in the timed runs (1 sentence and {args.batch_size} sentences), round by round: {spread}")
+
+
+def main():
+    args = parse_args()
+    args.onnx = args.onnx or args.model.parent / "onnx" / args.model.name / "model.onnx"
+    backends = [b for b in args.backends.split(",") if b]
+    for b in backends:
+        if b not in BACKENDS:
+            sys.exit(f"unknown backend {b!r}: {', '.join(BACKENDS)}")
+    if "onnxruntime" in backends and not args.onnx.exists():
+        sys.exit(f"{args.onnx} missing: run bench/peers/export_onnx.py --model {args.model}")
+    pythons = {"minilm": args.minilm_python, "sentence-transformers": args.st_python or args.peer_python,
+               "onnxruntime": args.ort_python or args.peer_python}
+
+    started = time.time()
+    print_environment(args, backends, pythons)
+    singles, batches = pick_bodies(args)
+    print(f"{args.workers} workers per backend, 1 thread each; {args.rounds} round(s) of {args.duration} s "
+          f"(one sentence) and {args.batch_duration} s ({args.batch_size} sentences) of load after {args.warmup} s "
+          f"of warm-up per kind; {len(singles)} one-sentence and {len(batches)} "
+          f"{args.batch_size}-sentence request bodies from {args.texts.name} (seed {args.seed})")
+
+    results = {b: [] for b in backends}
+    with tempfile.TemporaryDirectory(prefix="minilm-serving-") as tmp:
+        tmp = Path(tmp)
+        single_file, batch_file = tmp / "single.jsonl", tmp / "batch.jsonl"
+        single_file.write_text("".join(json.dumps({"texts": t}) + "\n" for t in singles), encoding="utf-8")
+        batch_file.write_text("".join(json.dumps({"texts": t}) + "\n" for t in batches), encoding="utf-8")
+
+        # 1. Check (and warm the page cache).
+        cosines, failed = check_backends(args, backends, pythons, tmp, singles, batches)
+
+        # 2. Rounds.
+        for r in range(args.rounds):
+            order = backends[r % len(backends):] + backends[:r % len(backends)]
+            for b in order:
+                row = run_backend(args, b, pythons[b], tmp, r, single_file, batch_file)
+                results[b].append(row)
+                log_row(b, row)
+
+    print_table(args, backends, results, cosines)
     print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}; "
           f"the whole run took {time.time() - started:.0f} s")
     if args.json:
