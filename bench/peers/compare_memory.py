@@ -147,7 +147,7 @@ def run_engine(commands, weights_name, env=None):
     return results
 
 
-def main():
+def parse_args():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--minilm-bin', default=os.path.join(ROOT, 'build', 'bench', 'micro', 'bench_embed'))
     ap.add_argument('--model', default=os.path.join(ROOT, 'models', 'random-bert-xlmr'))
@@ -162,62 +162,42 @@ def main():
     ap.add_argument('--texts')
     ap.add_argument('--embeddings')
     ap.add_argument('--max-length', default='512')
-    args = ap.parse_args()
-    if args.ort_worker:
-        ort_worker(args)
-        return
-    model = os.path.abspath(args.model)
-    onnx = args.onnx or os.path.join(os.path.dirname(model), 'onnx', os.path.basename(model), 'model.onnx')
-    sbert = json.load(open(os.path.join(model, 'sentence_bert_config.json')))
-    max_length = str(sbert.get('max_seq_length') or 512)
-    texts = corpus(args.lines)
-    import numpy as np
-    if not os.path.exists(onnx):
-        sys.exit('%s not found: run bench/peers/export_onnx.py --model %s first' % (onnx, args.model))
-    with tempfile.TemporaryDirectory() as tmp:
-        texts_file = os.path.join(tmp, 'texts.txt')
-        with open(texts_file, 'wb') as f:
-            f.write('\n'.join(texts).encode('utf-8'))
-        warm_file = os.path.join(tmp, 'warm.txt')
-        with open(warm_file, 'wb') as f:
-            f.write('\n'.join(texts[:args.warm_lines] if args.warm_lines else texts).encode('utf-8'))
-        if args.hf_tokenizer == 'transformers':
-            from transformers import AutoTokenizer
-            auto = AutoTokenizer.from_pretrained(model)
-            backend = auto.backend_tokenizer if hasattr(auto, 'backend_tokenizer') else auto._tokenizer
-            tokenizer_file = os.path.join(tmp, 'tokenizer.json')
-            backend.save(tokenizer_file)
-        else:
-            tokenizer_file = os.path.join(model, 'tokenizer.json')
-        n = args.processes
-        ort_env = dict(os.environ, RAYON_NUM_THREADS='1', OMP_NUM_THREADS='1', OPENBLAS_NUM_THREADS='1',
-                       TOKENIZERS_PARALLELISM='true')
+    return ap.parse_args()
 
-        def minilm_cmds(k, texts_path):
-            return [[args.minilm_bin, '--model', model, '--threads', '1', '--batch-size', '32', '--repetitions', '1',
-                     '--texts', texts_path, '--embeddings', os.path.join(tmp, 'minilm%d.f32' % i), '--hold']
-                    for i in range(k)]
 
-        def ort_cmds(k, texts_path):
-            return [[sys.executable, os.path.abspath(__file__), '--ort-worker', '--model', model, '--onnx', onnx,
-                     '--texts', texts_path, '--max-length', max_length, '--tokenizer', tokenizer_file,
-                     '--embeddings', os.path.join(tmp, 'ort%d.f32' % i)] for i in range(k)]
+def hf_tokenizer_file(args, model, tmp):
+    """The tokenizer.json the ONNX Runtime workers load: the pipeline transformers builds, or the file."""
+    if args.hf_tokenizer == 'transformers':
+        from transformers import AutoTokenizer
+        auto = AutoTokenizer.from_pretrained(model)
+        backend = auto.backend_tokenizer if hasattr(auto, 'backend_tokenizer') else auto._tokenizer
+        tokenizer_file = os.path.join(tmp, 'tokenizer.json')
+        backend.save(tokenizer_file)
+    else:
+        tokenizer_file = os.path.join(model, 'tokenizer.json')
+    return tokenizer_file
 
-        # Both engines start from a warm page cache: every file they read is read once, then one
-        # untimed process of each embeds a few lines.
-        for path in (os.path.join(model, 'model.safetensors'), os.path.join(model, 'tokenizer.json'), onnx,
-                     tokenizer_file):
-            with open(path, 'rb') as f:
-                while f.read(1 << 24):
-                    pass
-        run_engine(minilm_cmds(1, warm_file), 'model.safetensors')
-        run_engine(ort_cmds(1, warm_file), os.path.basename(onnx), ort_env)
-        minilm = run_engine(minilm_cmds(n, texts_file), 'model.safetensors')
-        ort = run_engine(ort_cmds(n, texts_file), os.path.basename(onnx), ort_env)
-        a = np.fromfile(os.path.join(tmp, 'minilm0.f32'), dtype=np.float32)
-        b = np.fromfile(os.path.join(tmp, 'ort0.f32'), dtype=np.float32)
-        max_diff = float(np.abs(a - b).max()) if a.size == b.size else float('nan')
 
+def minilm_cmds(args, model, tmp, k, texts_path):
+    return [[args.minilm_bin, '--model', model, '--threads', '1', '--batch-size', '32', '--repetitions', '1',
+             '--texts', texts_path, '--embeddings', os.path.join(tmp, 'minilm%d.f32' % i), '--hold']
+            for i in range(k)]
+
+
+def ort_cmds(model, onnx, max_length, tokenizer_file, tmp, k, texts_path):
+    return [[sys.executable, os.path.abspath(__file__), '--ort-worker', '--model', model, '--onnx', onnx,
+             '--texts', texts_path, '--max-length', max_length, '--tokenizer', tokenizer_file,
+             '--embeddings', os.path.join(tmp, 'ort%d.f32' % i)] for i in range(k)]
+
+
+def read_files(paths):
+    for path in paths:
+        with open(path, 'rb') as f:
+            while f.read(1 << 24):
+                pass
+
+
+def print_tables(args, model, onnx, texts, n, minilm, ort, max_diff):
     weights_mb = os.path.getsize(os.path.join(model, 'model.safetensors')) / 1e6
     print('%s: %d lines of the corpus, %d processes at once, one thread each; weights file %.0f MB, '
           '%s %.0f MB; HF tokenizer: %s' % (os.path.basename(model), len(texts), n, weights_mb, os.path.basename(onnx),
@@ -242,6 +222,53 @@ def main():
     print('JSON: ' + json.dumps({'minilm': minilm, 'ort': ort}))
     print()
     print('max |d| between the engines over the corpus embeddings: %.2e' % max_diff)
+
+
+def main():
+    args = parse_args()
+    if args.ort_worker:
+        ort_worker(args)
+        return
+    model = os.path.abspath(args.model)
+    onnx = args.onnx or os.path.join(os.path.dirname(model), 'onnx', os.path.basename(model), 'model.onnx')
+    sbert = json.load(open(os.path.join(model, 'sentence_bert_config.json')))
+    max_length = str(sbert.get('max_seq_length') or 512)
+    texts = corpus(args.lines)
+    import numpy as np
+    if not os.path.exists(onnx):
+        sys.exit('%s not found: run bench/peers/export_onnx.py --model %s first' % (onnx, args.model))
+    with tempfile.TemporaryDirectory() as tmp:
+        texts_file = os.path.join(tmp, 'texts.txt')
+        with open(texts_file, 'wb') as f:
+            f.write('\n'.join(texts).encode('utf-8'))
+        warm_file = os.path.join(tmp, 'warm.txt')
+        with open(warm_file, 'wb') as f:
+            f.write('\n'.join(texts[:args.warm_lines] if args.warm_lines else texts).encode('utf-8'))
+        tokenizer_file = hf_tokenizer_file(args, model, tmp)
+        n = args.processes
+        ort_env = dict(os.environ, RAYON_NUM_THREADS='1', OMP_NUM_THREADS='1', OPENBLAS_NUM_THREADS='1',
+                       TOKENIZERS_PARALLELISM='true')
+
+        def minilm_run(k, texts_path):
+            return run_engine(minilm_cmds(args, model, tmp, k, texts_path), 'model.safetensors')
+
+        def ort_run(k, texts_path):
+            return run_engine(ort_cmds(model, onnx, max_length, tokenizer_file, tmp, k, texts_path),
+                              os.path.basename(onnx), ort_env)
+
+        # Both engines start from a warm page cache: every file they read is read once, then one
+        # untimed process of each embeds a few lines.
+        read_files((os.path.join(model, 'model.safetensors'), os.path.join(model, 'tokenizer.json'), onnx,
+                    tokenizer_file))
+        minilm_run(1, warm_file)
+        ort_run(1, warm_file)
+        minilm = minilm_run(n, texts_file)
+        ort = ort_run(n, texts_file)
+        a = np.fromfile(os.path.join(tmp, 'minilm0.f32'), dtype=np.float32)
+        b = np.fromfile(os.path.join(tmp, 'ort0.f32'), dtype=np.float32)
+        max_diff = float(np.abs(a - b).max()) if a.size == b.size else float('nan')
+
+    print_tables(args, model, onnx, texts, n, minilm, ort, max_diff)
 
 
 if __name__ == '__main__':
