@@ -120,7 +120,7 @@ def run_minilm(bench, model, repeats, prefix):
     return res
 
 
-def main():
+def parse_args():
     ap = argparse.ArgumentParser()
     ap.add_argument('--bench', default=os.path.join(ROOT, 'build', 'bench', 'micro', 'bench_tokenizer'))
     ap.add_argument('--unigram', action='store_true')
@@ -128,7 +128,47 @@ def main():
     ap.add_argument('--repeats', type=int, default=5)
     ap.add_argument('--hf-worker', choices=['single', 'batch', 'english', 'load'])
     ap.add_argument('--hf-pipeline', choices=['file', 'transformers'], default='file')
-    args = ap.parse_args()
+    return ap.parse_args()
+
+
+def run_hf_pipeline(model, repeats, pipeline):
+    """Every HF case on one pipeline, each in its own process."""
+    return {'single': run_hf(model, 'single', repeats, 1, pipeline),
+            'batch1': run_hf(model, 'batch', repeats, 1, pipeline),
+            'batch': run_hf(model, 'batch', repeats, 0, pipeline),
+            'english': run_hf(model, 'english', repeats, 1, pipeline),
+            'load': run_hf(model, 'load', repeats, 1, pipeline)}
+
+
+def table(title, rows, n_bytes):
+    print(title)
+    print('| %-52s | %9s | %7s | %10s | %8s |' % ('', 'ms', 'MB/s', 'Mtokens/s', 'tokens'))
+    print('|%s|%s|%s|%s|%s|' % ('-' * 54, '-' * 11, '-' * 9, '-' * 12, '-' * 10))
+    for name, r in rows:
+        print('| %-52s | %9.1f | %7.2f | %10.2f | %8d |' %
+              (name, r['seconds'] * 1e3, n_bytes / r['seconds'] / 1e6, r['tokens'] / r['seconds'] / 1e6,
+               r['tokens']))
+
+
+def print_comparison(m, hf, pipelines):
+    print('loading the tokenizer: minilm tokenizer::load %.1f ms' % (m['load']['seconds'] * 1e3) +
+          ''.join(', %s %s %.1f ms' % (label, call, hf[p]['load']['seconds'] * 1e3) for p, label, call in pipelines))
+    for p, label, _ in pipelines:
+        tokens_equal = m['encode_corpus']['tokens'] == hf[p]['single']['tokens'] == hf[p]['batch']['tokens']
+        print('%s: same number of tokens as minilm: %s (minilm %d, HF %d)' % (
+            label, 'yes' if tokens_equal else 'NO', m['encode_corpus']['tokens'], hf[p]['single']['tokens']))
+        r = hf[p]
+        print('%s: ratio (minilm speed / HF speed): single %.2fx, batch vs HF 1 thread %.2fx, batch vs HF %d threads '
+              '%.2fx, English single %.2fx, load %.2fx' % (
+                  label, r['single']['seconds'] / m['encode_corpus']['seconds'],
+                  r['batch1']['seconds'] / m['encode_batch_packed/1024']['seconds'], os.cpu_count(),
+                  r['batch']['seconds'] / m['encode_batch_packed/1024']['seconds'],
+                  r['english']['seconds'] / m['encode_english']['seconds'],
+                  r['load']['seconds'] / m['load']['seconds']))
+
+
+def main():
+    args = parse_args()
     if args.model is None:
         args.model = os.path.join(ROOT, 'models', 'random-bert-xlmr' if args.unigram else 'all-MiniLM-L6-v2')
     if args.hf_worker:
@@ -149,45 +189,20 @@ def main():
                      ('transformers', 'HF (transformers)', 'AutoTokenizer.from_pretrained')]
     hf = {}
     for pipeline, label, _ in pipelines:
-        r = {'single': run_hf(args.model, 'single', args.repeats, 1, pipeline),
-             'batch1': run_hf(args.model, 'batch', args.repeats, 1, pipeline),
-             'batch': run_hf(args.model, 'batch', args.repeats, 0, pipeline),
-             'english': run_hf(args.model, 'english', args.repeats, 1, pipeline),
-             'load': run_hf(args.model, 'load', args.repeats, 1, pipeline)}
+        r = run_hf_pipeline(args.model, args.repeats, pipeline)
         hf[pipeline] = r
         rows.append(('%s encode() per line, 1 thread' % label, r['single']))
         rows.append(('%s encode_batch(all), 1 thread' % label, r['batch1']))
         rows.append(('%s encode_batch(all), %d threads' % (label, os.cpu_count()), r['batch']))
         english_rows.append(('%s encode() per line, 1 thread' % label, r['english']))
 
-    def table(title, rows, n_bytes):
-        print(title)
-        print('| %-52s | %9s | %7s | %10s | %8s |' % ('', 'ms', 'MB/s', 'Mtokens/s', 'tokens'))
-        print('|%s|%s|%s|%s|%s|' % ('-' * 54, '-' * 11, '-' * 9, '-' * 12, '-' * 10))
-        for name, r in rows:
-            print('| %-52s | %9.1f | %7.2f | %10.2f | %8d |' %
-                  (name, r['seconds'] * 1e3, n_bytes / r['seconds'] / 1e6, r['tokens'] / r['seconds'] / 1e6,
-                   r['tokens']))
-
     print('%s; tokenizers %s; medians of %d runs' % (os.path.basename(os.path.abspath(args.model)),
                                                     tokenizers.__version__, args.repeats))
     table('whole corpus: %d lines, %.2f MB' % (len(lines), n_bytes / 1e6), rows, n_bytes)
     table('English fortunes only: %d lines, %.2f MB' % (ENGLISH_LINES, english_bytes / 1e6), english_rows,
           english_bytes)
-    print('loading the tokenizer: minilm tokenizer::load %.1f ms' % (m['load']['seconds'] * 1e3) +
-          ''.join(', %s %s %.1f ms' % (label, call, hf[p]['load']['seconds'] * 1e3) for p, label, call in pipelines))
-    for p, label, _ in pipelines:
-        tokens_equal = m['encode_corpus']['tokens'] == hf[p]['single']['tokens'] == hf[p]['batch']['tokens']
-        print('%s: same number of tokens as minilm: %s (minilm %d, HF %d)' % (
-            label, 'yes' if tokens_equal else 'NO', m['encode_corpus']['tokens'], hf[p]['single']['tokens']))
-        r = hf[p]
-        print('%s: ratio (minilm speed / HF speed): single %.2fx, batch vs HF 1 thread %.2fx, batch vs HF %d threads '
-              '%.2fx, English single %.2fx, load %.2fx' % (
-                  label, r['single']['seconds'] / m['encode_corpus']['seconds'],
-                  r['batch1']['seconds'] / m['encode_batch_packed/1024']['seconds'], os.cpu_count(),
-                  r['batch']['seconds'] / m['encode_batch_packed/1024']['seconds'],
-                  r['english']['seconds'] / m['encode_english']['seconds'],
-                  r['load']['seconds'] / m['load']['seconds']))
+    print_comparison(m, hf, pipelines)
+
 
 if __name__ == '__main__':
     main()
