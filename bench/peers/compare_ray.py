@@ -303,74 +303,35 @@ def _cosines(a, b):
     return (a * b).sum(1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
 
 
-def driver(args: argparse.Namespace) -> None:
-    import numpy as np
+def run_case(args: argparse.Namespace, engine: str, actors: int, repeat: int, pythons: dict, env: dict,
+             tmp: str):
+    """One engine with one pool size, in a worker process of its interpreter: its result and sample file."""
+    tag = f"{engine}-{actors}-{repeat}"
+    pid_dir = Path(tmp) / f"pids-{tag}"
+    pid_dir.mkdir()
+    result, sample, log = (Path(tmp) / f"{tag}.{ext}" for ext in ("json", "npz", "log"))
+    command = [pythons[engine], os.path.abspath(__file__), "--worker", engine,
+               "--model", args.model, "--lines", str(args.lines), "--actors", str(actors),
+               "--block-rows", str(args.block_rows), "--batch-size", str(args.batch_size),
+               "--num-cpus", str(args.num_cpus), "--object-store-mb", str(args.object_store_mb),
+               "--sample-every", str(args.sample_every), "--sample-interval", str(args.sample_interval),
+               "--pid-dir", str(pid_dir), "--result", str(result), "--sample-out", str(sample)]
+    t = time.perf_counter()
+    with open(log, "w") as out:
+        run = subprocess.run(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+    if run.returncode != 0:
+        sys.stdout.write(log.read_text()[-4000:])
+        sys.exit(f"{ENGINE_NAMES[engine]} with {actors} actor(s) failed ({run.returncode})")
+    r = json.loads(result.read_text())
+    pss = r["pss"]
+    pss_text = f"Pss {pss['pss'] / 1e6:.0f} MB" if pss else "Pss not sampled"
+    print(f"  run {repeat + 1}: {ENGINE_NAMES[engine]:>21}, {actors} actor(s): "
+          f"{r['rows_per_s']:.0f} rows/s, first block {r['first_s']:.2f} s, {pss_text} "
+          f"({time.perf_counter() - t:.0f} s with start and stop)", flush=True)
+    return r, sample
 
-    pythons = {"minilm": args.minilm_python, "st": args.st_python}
-    actor_counts = [int(a) for a in args.actors.split(",")]
-    env = dict(os.environ, HF_HUB_OFFLINE="1", RAY_USAGE_STATS_ENABLED="0", TOKENIZERS_PARALLELISM="false")
-    print(f"{args.lines} lines, blocks of {args.block_rows} rows, map_batches batch_size {args.batch_size}, "
-          f"ray.init(num_cpus={args.num_cpus}), pools of {actor_counts} actor(s) of 1 CPU, {args.repeats} repeat(s)")
-    print(f"machine: {os.cpu_count()} CPU(s), load average {os.getloadavg()[0]:.2f} at the start; the Ray driver, "
-          "scheduler and object store share these cores with the actors")
-    for engine in ENGINES:
-        print(f"  {ENGINE_NAMES[engine]}: {pythons[engine]}: {_versions(pythons[engine], engine)}")
 
-    # Warm the page cache: the model files, and each interpreter's imports.
-    for path in Path(args.model).rglob("*"):
-        if path.is_file():
-            path.read_bytes()
-    if not args.no_warmup:
-        for engine in ENGINES:
-            imports = "import ray.data, pyarrow, minilm.ray" if engine == "minilm" else \
-                "import ray.data, pyarrow, torch, sentence_transformers"
-            subprocess.run([pythons[engine], "-c", imports], env=env, check=True)
-
-    started = time.perf_counter()
-    results: dict[tuple[str, int], list[dict]] = {}
-    samples: dict[tuple[str, int], str] = {}
-    with tempfile.TemporaryDirectory(prefix="compare_ray.") as tmp:
-        for repeat in range(args.repeats):
-            for actors in actor_counts:
-                for engine in ENGINES:
-                    tag = f"{engine}-{actors}-{repeat}"
-                    pid_dir = Path(tmp) / f"pids-{tag}"
-                    pid_dir.mkdir()
-                    result, sample, log = (Path(tmp) / f"{tag}.{ext}" for ext in ("json", "npz", "log"))
-                    command = [pythons[engine], os.path.abspath(__file__), "--worker", engine,
-                               "--model", args.model, "--lines", str(args.lines), "--actors", str(actors),
-                               "--block-rows", str(args.block_rows), "--batch-size", str(args.batch_size),
-                               "--num-cpus", str(args.num_cpus), "--object-store-mb", str(args.object_store_mb),
-                               "--sample-every", str(args.sample_every), "--sample-interval", str(args.sample_interval),
-                               "--pid-dir", str(pid_dir), "--result", str(result), "--sample-out", str(sample)]
-                    t = time.perf_counter()
-                    with open(log, "w") as out:
-                        run = subprocess.run(command, env=env, stdout=out, stderr=subprocess.STDOUT)
-                    if run.returncode != 0:
-                        sys.stdout.write(log.read_text()[-4000:])
-                        sys.exit(f"{ENGINE_NAMES[engine]} with {actors} actor(s) failed ({run.returncode})")
-                    r = json.loads(result.read_text())
-                    results.setdefault((engine, actors), []).append(r)
-                    if repeat == 0:
-                        samples[(engine, actors)] = str(sample)
-                    pss = r["pss"]
-                    pss_text = f"Pss {pss['pss'] / 1e6:.0f} MB" if pss else "Pss not sampled"
-                    print(f"  run {repeat + 1}: {ENGINE_NAMES[engine]:>21}, {actors} actor(s): "
-                          f"{r['rows_per_s']:.0f} rows/s, first block {r['first_s']:.2f} s, {pss_text} "
-                          f"({time.perf_counter() - t:.0f} s with start and stop)", flush=True)
-
-        # Agreement: the largest pool's sample of the first repeat, both engines.
-        top = max(actor_counts)
-        got = {engine: np.load(samples[(engine, top)]) for engine in ENGINES}
-        assert (got["minilm"]["ids"] == got["st"]["ids"]).all()
-        cos = _cosines(got["minilm"]["embeddings"], got["st"]["embeddings"])
-        diff = np.abs(got["minilm"]["embeddings"] - got["st"]["embeddings"]).max()
-        same_pools = None
-        if len(actor_counts) > 1:
-            low = np.load(samples[("minilm", min(actor_counts))])["embeddings"]
-            same_pools = low.tobytes() == got["minilm"]["embeddings"].tobytes()
-    elapsed = time.perf_counter() - started
-
+def print_table(args: argparse.Namespace, results: dict, actor_counts: list[int]) -> None:
     def figures(engine: str, actors: int, key) -> list[float]:
         return [key(r) for r in results[(engine, actors)]]
 
@@ -419,6 +380,56 @@ def driver(args: argparse.Namespace) -> None:
                 print(f"{ENGINE_NAMES[engine]}: each actor beyond {a} adds {_cell(extra, '.0f')} MB of Pss; "
                       f"2-actor scaling of rows/s: "
                       f"{_median(figures(engine, b, lambda r: r['rows_per_s'])) / _median(figures(engine, a, lambda r: r['rows_per_s'])):.2f}x")
+
+
+def driver(args: argparse.Namespace) -> None:
+    import numpy as np
+
+    pythons = {"minilm": args.minilm_python, "st": args.st_python}
+    actor_counts = [int(a) for a in args.actors.split(",")]
+    env = dict(os.environ, HF_HUB_OFFLINE="1", RAY_USAGE_STATS_ENABLED="0", TOKENIZERS_PARALLELISM="false")
+    print(f"{args.lines} lines, blocks of {args.block_rows} rows, map_batches batch_size {args.batch_size}, "
+          f"ray.init(num_cpus={args.num_cpus}), pools of {actor_counts} actor(s) of 1 CPU, {args.repeats} repeat(s)")
+    print(f"machine: {os.cpu_count()} CPU(s), load average {os.getloadavg()[0]:.2f} at the start; the Ray driver, "
+          "scheduler and object store share these cores with the actors")
+    for engine in ENGINES:
+        print(f"  {ENGINE_NAMES[engine]}: {pythons[engine]}: {_versions(pythons[engine], engine)}")
+
+    # Warm the page cache: the model files, and each interpreter's imports.
+    for path in Path(args.model).rglob("*"):
+        if path.is_file():
+            path.read_bytes()
+    if not args.no_warmup:
+        for engine in ENGINES:
+            imports = "import ray.data, pyarrow, minilm.ray" if engine == "minilm" else \
+                "import ray.data, pyarrow, torch, sentence_transformers"
+            subprocess.run([pythons[engine], "-c", imports], env=env, check=True)
+
+    started = time.perf_counter()
+    results: dict[tuple[str, int], list[dict]] = {}
+    samples: dict[tuple[str, int], str] = {}
+    with tempfile.TemporaryDirectory(prefix="compare_ray.") as tmp:
+        for repeat in range(args.repeats):
+            for actors in actor_counts:
+                for engine in ENGINES:
+                    r, sample = run_case(args, engine, actors, repeat, pythons, env, tmp)
+                    results.setdefault((engine, actors), []).append(r)
+                    if repeat == 0:
+                        samples[(engine, actors)] = str(sample)
+
+        # Agreement: the largest pool's sample of the first repeat, both engines.
+        top = max(actor_counts)
+        got = {engine: np.load(samples[(engine, top)]) for engine in ENGINES}
+        assert (got["minilm"]["ids"] == got["st"]["ids"]).all()
+        cos = _cosines(got["minilm"]["embeddings"], got["st"]["embeddings"])
+        diff = np.abs(got["minilm"]["embeddings"] - got["st"]["embeddings"]).max()
+        same_pools = None
+        if len(actor_counts) > 1:
+            low = np.load(samples[("minilm", min(actor_counts))])["embeddings"]
+            same_pools = low.tobytes() == got["minilm"]["embeddings"].tobytes()
+    elapsed = time.perf_counter() - started
+
+    print_table(args, results, actor_counts)
     print("\n* sentence-transformers' constructor imports torch and sentence_transformers, then opens the model;"
           "\n  minilm's opens the model only (minilm.ray is imported when the actor loads the class).")
     print(f"\nagreement ({len(cos)} rows, every {args.sample_every}th id, {top}-actor runs): "
