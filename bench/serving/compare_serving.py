@@ -255,7 +255,8 @@ class Server:
 def run_wrk(args, bodies_file, seconds, server, count=False):
     """One wrk run; with count, also how many requests each worker answered (from /health)."""
     cmd = [args.wrk, "-t1", f"-c{args.connections}", f"-d{seconds}s", "--timeout", "120s",
-           "-s", str(ROOT / "bench" / "serving" / "serve_post.lua"), f"http://127.0.0.1:{args.port}", "--", str(bodies_file)]
+           "-s", str(ROOT / "bench" / "serving" / "serve_post.lua"), f"http://127.0.0.1:{args.port}", "--",
+           str(bodies_file)]
     if not args.keep_alive:
         cmd.append("close")
     before = server.counts() if count else None

@@ -58,7 +58,7 @@ def fmt(values):
     return f"{med:,.1f}" if len(values) == 1 else f"{med:,.1f} ({min(values):,.1f} to {max(values):,.1f})"
 
 
-def main():
+def parse_args():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--bench-embed", type=Path, default=None,
                     help="bench_embed of a build of the same code as the installed package "
@@ -70,10 +70,45 @@ def main():
     ap.add_argument("--rounds", type=int, default=15)
     ap.add_argument("--single-reps", type=int, default=200)
     ap.add_argument("--batch-reps", type=int, default=20)
-    args = ap.parse_args()
+    return ap.parse_args()
+
+
+def run_case(args, encoder, binary, tmp, name, texts, reps):
+    """Both sides on one case, --rounds times, alternating which goes first; then their embeddings compared."""
+    texts_file, out_file = Path(tmp) / "texts.txt", Path(tmp) / "out.f32"
+    texts_file.write_text("\n".join(texts), encoding="utf-8")  # no final newline: n lines, n texts
+    py, cpp = [], []
+    for r in range(args.rounds):
+        if r % 2 == 0:
+            py.append(python_median_us(encoder, texts, reps))
+        cpp.append(cpp_median_us(binary, args.model, texts_file, len(texts), reps, out_file))
+        if r % 2 == 1:
+            py.append(python_median_us(encoder, texts, reps))
+        print(f"  {name}, round {r + 1}: Python {py[-1]:.1f} us, C++ {cpp[-1]:.1f} us", file=sys.stderr)
+    ours = encoder.encode(texts)
+    theirs = np.fromfile(out_file, dtype="<f4").reshape(len(texts), -1)
+    diff = float(np.abs(ours - theirs).max())
+    over = [p - c for p, c in zip(py, cpp)]
+    return (name, reps, py, cpp, over, diff)
+
+
+def print_table(rows):
+    print()
+    print("| case | calls per round and side | minilm.Encoder.encode, µs | C++ encoder::encode (bench_embed), µs | "
+          "overhead, µs | overhead, % | max abs diff |")
+    print("|---|---|---|---|---|---|---|")
+    for name, reps, py, cpp, over, diff in rows:
+        pct = [100 * o / c for o, c in zip(over, cpp)]
+        print(f"| {name} | {reps} | {fmt(py)} | {fmt(cpp)} | {fmt(over)} | {statistics.median(pct):.1f}% "
+              f"({min(pct):.1f}% to {max(pct):.1f}%) | {diff:.1e} |")
+
+
+def main():
+    args = parse_args()
     binary = args.bench_embed
     if binary is None:
-        binary = next((p for p in (ROOT / "build" / "bench" / "micro" / "bench_embed", ROOT / "build-perf" / "bench" / "micro" / "bench_embed")
+        binary = next((p for p in (ROOT / "build" / "bench" / "micro" / "bench_embed",
+                                   ROOT / "build-perf" / "bench" / "micro" / "bench_embed")
                        if p.exists()), None)
     if binary is None or not binary.exists():
         sys.exit("bench_embed not found: build with -Dbenchmarks=enabled and pass --bench-embed")
@@ -98,30 +133,9 @@ def main():
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for name, texts, reps in cases:
-            texts_file, out_file = Path(tmp) / "texts.txt", Path(tmp) / "out.f32"
-            texts_file.write_text("\n".join(texts), encoding="utf-8")  # no final newline: n lines, n texts
-            py, cpp = [], []
-            for r in range(args.rounds):
-                if r % 2 == 0:
-                    py.append(python_median_us(encoder, texts, reps))
-                cpp.append(cpp_median_us(binary, args.model, texts_file, len(texts), reps, out_file))
-                if r % 2 == 1:
-                    py.append(python_median_us(encoder, texts, reps))
-                print(f"  {name}, round {r + 1}: Python {py[-1]:.1f} us, C++ {cpp[-1]:.1f} us", file=sys.stderr)
-            ours = encoder.encode(texts)
-            theirs = np.fromfile(out_file, dtype="<f4").reshape(len(texts), -1)
-            diff = float(np.abs(ours - theirs).max())
-            over = [p - c for p, c in zip(py, cpp)]
-            rows.append((name, reps, py, cpp, over, diff))
+            rows.append(run_case(args, encoder, binary, tmp, name, texts, reps))
 
-    print()
-    print("| case | calls per round and side | minilm.Encoder.encode, µs | C++ encoder::encode (bench_embed), µs | "
-          "overhead, µs | overhead, % | max abs diff |")
-    print("|---|---|---|---|---|---|---|")
-    for name, reps, py, cpp, over, diff in rows:
-        pct = [100 * o / c for o, c in zip(over, cpp)]
-        print(f"| {name} | {reps} | {fmt(py)} | {fmt(cpp)} | {fmt(over)} | {statistics.median(pct):.1f}% "
-              f"({min(pct):.1f}% to {max(pct):.1f}%) | {diff:.1e} |")
+    print_table(rows)
 
 
 if __name__ == "__main__":
