@@ -3,13 +3,13 @@
 // Which rules and data. The reference (Hugging Face tokenizers 0.23.3, through the
 // unicode-segmentation crate) follows Unicode 17.0: besides the rules of 15.0 it applies
 // GB9c (Unicode 15.1), which keeps conjuncts (consonant, virama, consonant) in one cluster.
-// Debian 12 ships the 15.0 data files, so tools/gen_grapheme_tables.py reproduces from them
+// Debian 12 ships the 15.0 data files, so tools/build/gen_grapheme_tables.py reproduces from them
 // the later changes that concern code points 15.0 already has (Indic_Conjunct_Break, some
 // spacing marks made Extend). What the 15.0 files cannot tell is the properties of code
 // points assigned later: the marks of Unicode 16.0 and 17.0 (U+0897, U+1ACF..U+1ADD, ...)
 // join the character before them in the reference and stand alone here. Such differences
 // change what the precompiled normalizer produces only when they move a boundary around a
-// cluster shorter than 6 bytes that the charsmap replaces (tools/make_normalizer_goldens.py).
+// cluster shorter than 6 bytes that the charsmap replaces (tools/goldens/make_normalizer_goldens.py).
 #include "grapheme.hpp"
 
 #include <cstdint>

@@ -5,7 +5,7 @@
 // Internal to the library. The precompiled normalizer (src/precompiled.hpp) works per
 // cluster, as Hugging Face tokenizers does through the unicode-segmentation crate. The
 // properties come from the Unicode Character Database files the build finds (Unicode 15.0
-// on Debian 12), turned into a table by tools/gen_grapheme_tables.py; src/grapheme.cpp
+// on Debian 12), turned into a table by tools/build/gen_grapheme_tables.py; src/grapheme.cpp
 // says where that data and the reference part ways.
 #pragma once
 
@@ -18,7 +18,7 @@ MINILM_BEGIN_NAMESPACE
 namespace detail {
 
 namespace grapheme {
-// Grapheme_Cluster_Break values (the order tools/gen_grapheme_tables.py writes them in).
+// Grapheme_Cluster_Break values (the order tools/build/gen_grapheme_tables.py writes them in).
 enum class gcb : unsigned char {
   other, cr, lf, control, extend, zwj, regional_indicator, prepend, spacing_mark, l, v, t, lv, lvt
 };

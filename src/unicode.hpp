@@ -2,7 +2,7 @@
 // point, and strict UTF-8 decoding.
 //
 // Internal to the library. The tables are generated at build time by
-// tools/gen_unicode_tables.py from the Unicode Character Database files; src/unicode.cpp
+// tools/build/gen_unicode_tables.py from the Unicode Character Database files; src/unicode.cpp
 // explains which Unicode version each property follows and why.
 #pragma once
 

@@ -16,13 +16,13 @@ namespace test_support {
 
 namespace fs = std::filesystem;
 
-// The real all-MiniLM-L6-v2 folder (tools/fetch_model.sh places it).
+// The real all-MiniLM-L6-v2 folder (tools/setup/fetch_model.sh places it).
 inline fs::path model_dir() {
   const char* env = std::getenv("MINILM_MODEL_DIR");
   fs::path dir = env && *env ? fs::path(env) : fs::path("models/all-MiniLM-L6-v2");
   if (!fs::exists(dir / "model.safetensors")) {
     throw std::runtime_error("the real model is not at '" + dir.string() +
-                             "': run tools/fetch_model.sh or set MINILM_MODEL_DIR");
+                             "': run tools/setup/fetch_model.sh or set MINILM_MODEL_DIR");
   }
   return dir;
 }

@@ -2,7 +2,7 @@
 // encoding at once through the same object get exactly (bitwise) what one thread gets
 // encoding the same texts one after another; and calls without a workspace reuse the
 // encoder's threads instead of starting new ones. Run under ThreadSanitizer by
-// tools/sanitize.sh.
+// tools/ci/sanitize.sh.
 #include <doctest/doctest.h>
 
 #if defined(_WIN32)

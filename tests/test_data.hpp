@@ -1,6 +1,6 @@
 // tests/test_data.hpp: where the tests' data is, and readers for the committed files: the
 // gzip-compressed corpus and token-id goldens, and the multilingual folders that
-// tools/fetch_multilingual.sh builds.
+// tools/setup/fetch_multilingual.sh builds.
 #pragma once
 
 #include <zlib.h>
@@ -24,13 +24,13 @@ inline fs::path source_root() {
 }
 
 // A folder under $MINILM_MULTILINGUAL_DIR (default <source root>/models) that
-// tools/fetch_multilingual.sh builds. A missing folder fails the test: these tests never skip.
+// tools/setup/fetch_multilingual.sh builds. A missing folder fails the test: these tests never skip.
 inline fs::path multilingual_folder(const std::string& name) {
   const char* env = std::getenv("MINILM_MULTILINGUAL_DIR");
   const fs::path dir = (env && *env ? fs::path(env) : source_root() / "models") / name;
   if (!fs::is_directory(dir)) {
     throw std::runtime_error("the multilingual model folder '" + dir.string() +
-                             "' is missing: run tools/fetch_multilingual.sh (or set MINILM_MULTILINGUAL_DIR)");
+                             "' is missing: run tools/setup/fetch_multilingual.sh (or set MINILM_MULTILINGUAL_DIR)");
   }
   return dir;
 }

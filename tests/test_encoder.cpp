@@ -1,5 +1,5 @@
 // The encoder on the real all-MiniLM-L6-v2: parity with sentence-transformers (goldens made by
-// tools/make_encoder_goldens.py), bitwise determinism across batches and thread counts, errors.
+// tools/goldens/make_encoder_goldens.py), bitwise determinism across batches and thread counts, errors.
 #include <doctest/doctest.h>
 
 #include <minilm/encoder.hpp>

@@ -1,4 +1,4 @@
-// tests/test_encoder_golden.hpp: reading the goldens tools/make_encoder_goldens.py writes, and
+// tests/test_encoder_golden.hpp: reading the goldens tools/goldens/make_encoder_goldens.py writes, and
 // comparing embeddings with them.
 #pragma once
 

@@ -2,7 +2,7 @@
 // CLS / max / mean_sqrt_len pooling, no normalization), against sentence-transformers.
 //
 // The weights of these models are not committed: they come from a fixed pseudo-random rule that
-// tools/generated_weights.py applies too (uniform(), tensor_value() below), so the test
+// tools/goldens/generated_weights.py applies too (uniform(), tensor_value() below), so the test
 // rebuilds the exact model.safetensors the reference ran. Committed in tests/data/encoder/<shape>/
 // are the folder's JSON files, the texts, and the reference's ids and embeddings (golden). The
 // tokenizer files are the real model's.
@@ -43,7 +43,7 @@ bool ends_with(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
 }
 
-// The tensor's bytes (F32, little-endian): the same rule as generated_tensor() in tools/generated_weights.py.
+// The tensor's bytes (F32, little-endian): the same rule as generated_tensor() in tools/goldens/generated_weights.py.
 std::string tensor_value(const std::string& name, const std::vector<std::int64_t>& shape) {
   std::size_t n = 1;
   for (auto d : shape) n *= static_cast<std::size_t>(d);

@@ -1,10 +1,10 @@
 // XLM-RoBERTa-family encoders and sentence-transformers' prompts.
 //
 // First against sentence-transformers: the random-weight multilingual folders that
-// tools/fetch_multilingual.sh builds (a BertModel with the XLM-R tokenizer, an XLMRobertaModel
+// tools/setup/fetch_multilingual.sh builds (a BertModel with the XLM-R tokenizer, an XLMRobertaModel
 // with tokenizer.json, the same with sentencepiece.bpe.model), each encoded without a prompt,
 // with a named prompt and with a literal one, through the C++ API and through `minilm embed`,
-// compared with the goldens tools/make_multilingual_goldens.py made. Then, on tiny folders, the
+// compared with the goldens tools/goldens/make_multilingual_goldens.py made. Then, on tiny folders, the
 // rules one at a time: where positions start, how many tokens fit, which prompt applies, which
 // tokens the pooling leaves out, and the errors.
 #include <doctest/doctest.h>
@@ -100,7 +100,7 @@ std::vector<std::vector<float>> cli_embed(const fs::path& model, const fs::path&
   return rows;
 }
 
-// The calls tools/make_multilingual_goldens.py made, by golden file.
+// The calls tools/goldens/make_multilingual_goldens.py made, by golden file.
 struct golden_call {
   const char* file;
   minilm::encode_options options;
@@ -147,7 +147,7 @@ TEST_CASE("multilingual folders match sentence-transformers, without a prompt, w
 
       for (const golden_call& call : golden_calls(fc.with_prompts)) {
         INFO("golden: " << std::string(call.file));
-        REQUIRE_MESSAGE(fs::exists(data / call.file), "missing golden: run tools/make_multilingual_goldens.py");
+        REQUIRE_MESSAGE(fs::exists(data / call.file), "missing golden: run tools/goldens/make_multilingual_goldens.py");
         const auto g = encoder_golden::read_golden(data / call.file);
         REQUIRE(g.n_texts == texts.size());
 

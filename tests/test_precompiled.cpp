@@ -1,6 +1,6 @@
 // The precompiled normalizer (sentencepiece's charsmap, applied per grapheme cluster as Hugging
 // Face tokenizers applies it): grapheme boundaries against Unicode's own test file, the real
-// multilingual-e5-small charsmap against goldens from tokenizers (tools/make_normalizer_goldens.py),
+// multilingual-e5-small charsmap against goldens from tokenizers (tools/goldens/make_normalizer_goldens.py),
 // the rules on a small hand-built trie, and malformed blobs.
 #include <doctest/doctest.h>
 
@@ -69,7 +69,7 @@ std::string normalize(const precompiled_charsmap& map, std::string_view text) {
 }
 
 // The precompiled_charsmap blob of the real multilingual-e5-small tokenizer.json
-// (tools/fetch_multilingual.sh places it), and the field it came from.
+// (tools/setup/fetch_multilingual.sh places it), and the field it came from.
 struct charsmap_source {
   std::string blob;
   std::string where;
@@ -385,7 +385,7 @@ TEST_CASE("malformed blobs are refused with the offset of the fault") {
 }
 
 TEST_CASE("a damaged real charsmap is refused or stays inside its blob") {
-  // Run under AddressSanitizer (tools/sanitize.sh), any read outside the blob fails this test.
+  // Run under AddressSanitizer (tools/ci/sanitize.sh), any read outside the blob fails this test.
   const std::string& blob = real_blob().blob;
   std::mt19937 rng(29);
   const std::string text = "Ａｂｃ ﬁ\xCC\x81 ①\t\r\n 가\xE1\x86\xA8 \xF0\x9F\x91\x8D\xF0\x9F\x8F\xBD caf\xC3\xA9 \xEF\xBF\xBD";

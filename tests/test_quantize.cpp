@@ -1,6 +1,6 @@
 // int8 weights (minilm/quantize.hpp): the folder `minilm quantize` writes, its accuracy on the
 // real all-MiniLM-L6-v2 against sentence-transformers' F32 embeddings (the goldens of
-// tools/make_encoder_goldens.py), determinism, and int8 files that break the format's rules.
+// tools/goldens/make_encoder_goldens.py), determinism, and int8 files that break the format's rules.
 #include <doctest/doctest.h>
 
 #include <minilm/encoder.hpp>

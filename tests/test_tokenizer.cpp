@@ -1,5 +1,5 @@
 // The tokenizer: id-for-id parity with Hugging Face tokenizers on a 26,000-line corpus
-// (goldens made by tools/make_tokenizer_goldens.py), then the API's promises one by one.
+// (goldens made by tools/goldens/make_tokenizer_goldens.py), then the API's promises one by one.
 #include <doctest/doctest.h>
 
 #include <algorithm>

@@ -1,5 +1,5 @@
 // The XLM-R Unigram tokenizer: id-for-id parity with sentence-transformers on the 26,000-line
-// corpus and ~650 edge cases (goldens made by tools/make_unigram_goldens.py), for the three
+// corpus and ~650 edge cases (goldens made by tools/goldens/make_unigram_goldens.py), for the three
 // multilingual folders (tokenizer.json or sentencepiece.bpe.model, each read as transformers 5
 // reads it), and for tokenizer.json taken as written; then the API's promises.
 #include <doctest/doctest.h>

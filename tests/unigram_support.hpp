@@ -1,5 +1,5 @@
 // tests/unigram_support.hpp: what the Unigram tokenizer tests share: the texts and golden ids
-// of tools/make_unigram_goldens.py.
+// of tools/goldens/make_unigram_goldens.py.
 #pragma once
 
 #include <doctest/doctest.h>

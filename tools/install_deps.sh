@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what minilm needs to build and test on Debian 12 (run as root, or it uses sudo),
-# then places the real all-MiniLM-L6-v2 model folder (tools/fetch_model.sh). The tests' multilingual
-# folders come from tools/fetch_multilingual.sh, which tools/test.sh runs.
+# then places the real all-MiniLM-L6-v2 model folder (tools/setup/fetch_model.sh). The tests' multilingual
+# folders come from tools/setup/fetch_multilingual.sh, which tools/test.sh runs.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 
@@ -12,5 +12,5 @@ packages=(
   libsentencepiece-dev
   libsimde-dev
 )
-"$here/apt_install.sh" "${packages[@]}"
-"$here/fetch_model.sh"
+"$here/setup/apt_install.sh" "${packages[@]}"
+"$here/setup/fetch_model.sh"

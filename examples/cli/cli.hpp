@@ -9,7 +9,7 @@
 
 namespace cli {
 
-// The model folder: --model DIR, else $MINILM_MODEL, else the folder tools/fetch_model.sh fills.
+// The model folder: --model DIR, else $MINILM_MODEL, else the folder tools/setup/fetch_model.sh fills.
 inline std::string default_model_dir() {
   if (const char* env = std::getenv("MINILM_MODEL"); env != nullptr && *env != '\0') return env;
   return MINILM_DEFAULT_MODEL_DIR;

@@ -39,7 +39,7 @@ inline std::string_view as_text(const std::uint8_t* data, std::size_t size) {
 
 // A complete tiny model (test_support::write_tiny_bert_folder) in a folder under the temp
 // dir that lives as long as the process; targets overwrite one file of it per input.
-// tools/fuzz.sh points TMPDIR at the build folder, so nothing is left behind elsewhere
+// tools/ci/fuzz.sh points TMPDIR at the build folder, so nothing is left behind elsewhere
 // when a crash skips the destructor.
 inline const std::filesystem::path& scratch_model_folder() {
   static const test_support::temp_dir dir;

@@ -1,6 +1,6 @@
-"""Fixtures for the Python package's tests (tools/test_python.sh runs them against the installed
+"""Fixtures for the Python package's tests (tools/ci/test_python.sh runs them against the installed
 package). MINILM_MODEL_DIR names the real all-MiniLM-L6-v2 folder (default: models/ in the source
-tree, where tools/fetch_model.sh puts it)."""
+tree, where tools/setup/fetch_model.sh puts it)."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ def source_root() -> Path:
 def model_path() -> Path:
     path = model_dir()
     if not (path / "model.safetensors").is_file():
-        pytest.fail(f"the real model is not at {path}: run tools/fetch_model.sh")
+        pytest.fail(f"the real model is not at {path}: run tools/setup/fetch_model.sh")
     return path
 
 

@@ -1,7 +1,7 @@
-"""Helpers for the Python package's tests: the goldens tools/make_encoder_goldens.py and
-tools/make_multilingual_goldens.py wrote with sentence-transformers (the same reader as
+"""Helpers for the Python package's tests: the goldens tools/goldens/make_encoder_goldens.py and
+tools/goldens/make_multilingual_goldens.py wrote with sentence-transformers (the same reader as
 tests/test_encoder_golden.hpp), the generated-weight folders of tests/test_encoder_shapes.cpp,
-the multilingual folders tools/fetch_multilingual.sh builds, a Hugging Face hub cache laid out
+the multilingual folders tools/setup/fetch_multilingual.sh builds, a Hugging Face hub cache laid out
 around a model folder, and the listing that shows whether anything wrote under a folder."""
 
 from __future__ import annotations
@@ -140,8 +140,8 @@ _TOKENIZER_FILES = ["tokenizer.json", "vocab.txt", "tokenizer_config.json", "spe
 
 
 def generated_weights():
-    """tools/generated_weights.py: the pseudo-random weights the shapes' goldens were made with."""
-    path = SOURCE_ROOT / "tools" / "generated_weights.py"
+    """tools/goldens/generated_weights.py: the pseudo-random weights the shapes' goldens were made with."""
+    path = SOURCE_ROOT / "tools" / "goldens" / "generated_weights.py"
     spec = importlib.util.spec_from_file_location("generated_weights", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -167,12 +167,12 @@ def build_shape_folder(name: str, out: Path, real_model: Path) -> Path:
 
 
 def multilingual_folder(name: str) -> Path:
-    """A folder tools/fetch_multilingual.sh builds, under $MINILM_MULTILINGUAL_DIR (default models/).
+    """A folder tools/setup/fetch_multilingual.sh builds, under $MINILM_MULTILINGUAL_DIR (default models/).
     A missing folder fails the test: these tests never skip."""
     root = Path(os.environ.get("MINILM_MULTILINGUAL_DIR") or SOURCE_ROOT / "models")
     folder = root / name
     if not (folder / "model.safetensors").is_file():
-        pytest.fail(f"the multilingual model folder {folder} is missing: run tools/fetch_multilingual.sh "
+        pytest.fail(f"the multilingual model folder {folder} is missing: run tools/setup/fetch_multilingual.sh "
                     "(or set MINILM_MULTILINGUAL_DIR)")
     return folder
 

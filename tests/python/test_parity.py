@@ -1,5 +1,5 @@
-"""minilm.Encoder against sentence-transformers: the goldens tools/make_encoder_goldens.py and
-tools/make_multilingual_goldens.py made with it, for every model family minilm reads (BERT with
+"""minilm.Encoder against sentence-transformers: the goldens tools/goldens/make_encoder_goldens.py and
+tools/goldens/make_multilingual_goldens.py made with it, for every model family minilm reads (BERT with
 WordPiece, the real all-MiniLM-L6-v2 and generated-weight shapes; BERT and XLM-RoBERTa with the
 XLM-R Unigram tokenizer, from tokenizer.json or sentencepiece.bpe.model), with and without
 prompts. Then the promises encode() makes: a text's embedding does not depend on the batch it
@@ -88,7 +88,7 @@ def test_other_bert_shapes_match_sentence_transformers(name, tmp_path, model_pat
     assert d.within_parity(), str(d)
 
 
-# The calls tools/make_multilingual_goldens.py made, by folder and golden file. "golden" passes
+# The calls tools/goldens/make_multilingual_goldens.py made, by folder and golden file. "golden" passes
 # no prompt: the folder's default prompt applies (random-xlm-roberta and -spm: "query").
 MULTILINGUAL_CALLS = [
     ("random-bert-xlmr", "golden", {}),

@@ -3,7 +3,7 @@ embedded by a pool of actors, every row bitwise the single-process Encoder's, an
 one actor SIGKILLed mid-run (Ray restarts it and retries its batches; no row is lost or
 repeated).
 
-Without Ray the tests skip, unless MINILM_REQUIRE_RAY=1 (tools/test_python.sh sets it), when
+Without Ray the tests skip, unless MINILM_REQUIRE_RAY=1 (tools/ci/test_python.sh sets it), when
 they fail."""
 
 from __future__ import annotations

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Cross-compiles minilm and its tests for 64-bit ARM Linux (tools/ci/cross/aarch64-linux-gnu.ini:
+# Debian's g++-aarch64-linux-gnu, static executables) and runs them under qemu-aarch64, whose
+# default processor has NEON and the dot product instructions: the test suite "aarch64" that
+# tests/meson.build defines for such a build (the NEON kernels, the thread pool, the tokenizers,
+# the loaders and a parity case per kernel; emulation is 40 to 100 times slower than the processor,
+# so the slowest cases are left to the native runs). Ends with a line
+# "aarch64: N passed, N failed, N skipped" over the tests it ran, which it also writes to
+# $MINILM_AARCH64_BUILD/aarch64-results.json, one JSON line per test.
+# Environment: MINILM_AARCH64_BUILD (default build-aarch64).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root"
+build=${MINILM_AARCH64_BUILD:-build-aarch64}
+results=$build/aarch64-results.json
+
+"$root/tools/setup/apt_install.sh" g++-aarch64-linux-gnu qemu-user
+
+if [ ! -f "$build/build.ninja" ]; then
+  # simdjson, doctest and zlib are built from subprojects/ for ARM; Eigen is headers only.
+  meson setup "$build" --cross-file tools/ci/cross/aarch64-linux-gnu.ini \
+    -Dtests=enabled -Dexamples=enabled -Dbenchmarks=disabled -Dpython=disabled -Dfuzzers=disabled \
+    --force-fallback-for=simdjson,doctest,zlib
+fi
+meson compile -C "$build"
+
+status=0
+echo "== aarch64 (qemu-aarch64): $(meson test -C "$build" --list --no-rebuild --suite aarch64 2>/dev/null | tr '\n' ' ')"
+meson test -C "$build" --no-rebuild --print-errorlogs --num-processes 2 --suite aarch64 --logbase aarch64 || status=1
+
+cp "$build/meson-logs/aarch64.json" "$results"
+python3 "$root/tools/ci/count_results.py" aarch64 "$results"
+exit $status
