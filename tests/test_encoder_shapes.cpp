@@ -140,8 +140,9 @@ TEST_CASE("other BERT shapes match sentence-transformers") {
       REQUIRE(m.pooling() == sc.pooling);
       REQUIRE(m.normalize() == sc.normalize);
 
-      const auto g = encoder_golden::read_golden(data / "golden");
-      const auto texts = encoder_golden::read_texts(data / "texts.txt");
+      const auto corpus = encoder_golden::read_corpus(data / "texts.txt", data / "golden");
+      const auto& texts = corpus.texts;
+      const auto& g = corpus.g;
       REQUIRE(texts.size() == g.n_texts);
       const minilm::embeddings from_ids = m.encode_ids(g.ids, g.offsets);
       const auto d = encoder_golden::compare(from_ids.values.data(), g.embeddings.data(), g.n_texts, g.dim);
