@@ -61,15 +61,19 @@ void split_at_added(std::string_view text, const added_token_set& set, Segment&&
     return;
   }
   const auto* b = reinterpret_cast<const unsigned char*>(text.data());
+  const auto* e = b + n;
   std::size_t covered = 0;  // the end of the last token, with what it stripped
   for (std::size_t p = 0; p < n;) {
+    // Most bytes start no token: a tight scan to the next one that may.
+    const auto* q = b + p;
+    while (q < e && !set.first_byte[*q]) ++q;
+    p = static_cast<std::size_t>(q - b);
+    if (p == n) break;
     const added_token* match = nullptr;
-    if (set.first_byte[b[p]]) {
-      for (const added_token& t : set.tokens) {
-        if (t.content.size() <= n - p && std::memcmp(b + p, t.content.data(), t.content.size()) == 0) {
-          match = &t;
-          break;
-        }
+    for (const added_token& t : set.tokens) {
+      if (t.content.size() <= n - p && std::memcmp(q, t.content.data(), t.content.size()) == 0) {
+        match = &t;
+        break;
       }
     }
     if (match == nullptr) {

@@ -105,6 +105,7 @@ std::shared_ptr<tokenizer_model> read_wordpiece_json(const tokenizer_json& json)
   }
   const auto normalizer = root.at("normalizer");
   if (normalizer.is_null()) normalizer.fail(errc::unsupported, "a tokenizer without BertNormalizer is not supported");
+  // The one step, BertNormalizer, is the fused pass of the hot path: only its settings are checked.
   read_normalizer(normalizer, {{"BertNormalizer"}, ""});
   const auto pre = root.at("pre_tokenizer");
   if (pre.is_null() || pre.at("type").as_string() != "BertPreTokenizer") {
