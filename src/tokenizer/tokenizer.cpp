@@ -2,9 +2,9 @@
 // picks the algorithm, and the front that wraps any algorithm's pieces in the template,
 // truncates them and batches them.
 //
-// The factory is the one place that knows the algorithms. A new one (a byte-level BPE, say) is
-// a file of its own that derives a model from tokenizer_model (src/tokenizer/model.hpp) and
-// defines its reader, and a line in json_algorithms below.
+// The factory is the one place that knows the algorithms. A new one (a byte-level BPE, say)
+// derives a model from tokenizer_model (src/tokenizer/model.hpp) in a file of its own, with a
+// reader of tokenizer.json that json_algorithms below lists by model.type.
 #include "minilm/tokenizer.hpp"
 
 #include <algorithm>

@@ -64,9 +64,10 @@ class unigram_model final : public tokenizer_model {
     return std::string_view(pool).substr(offsets[id], offsets[id + 1] - offsets[id]);
   }
 
-  // Loading: append pieces, set the charsmap, then build() the lookup tables: false when the
-  // trie would be too large; pieces that repeat an earlier one are listed in `duplicates` as
-  // (index, the first one's index), and the tables are then not usable.
+  // Loading (src/tokenizer/unigram.cpp, as the rest of the members): append pieces, set the
+  // charsmap, then build() the lookup tables: false when the trie would be too large; pieces
+  // that repeat an earlier one are listed in `duplicates` as (index, the first one's index), and
+  // the tables are then not usable.
   void add_piece(std::string_view piece, double score);
   bool build(std::vector<std::pair<std::size_t, std::size_t>>& duplicates);
   // Runs the normalizer steps over `text` (valid UTF-8) into `out`; `tmp` is scratch.

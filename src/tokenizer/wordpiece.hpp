@@ -44,11 +44,12 @@ class wordpiece_model final : public tokenizer_model {
   std::uint8_t ascii_class_of[128];
   bool lowercase_first = false;  // sentence-transformers' do_lower_case
 
-  // After a reader has filled the fields above: the ASCII tables, the added tokens' order.
+  // After a reader has filled the fields above: the ASCII tables, the added tokens' order
+  // (src/tokenizer/wordpiece_files.cpp).
   void finish();
 
-  // The hot path, in the order it runs. `word` is a reused buffer for the word being built;
-  // word pieces are appended to `pieces`.
+  // The hot path, in the order it runs (src/tokenizer/wordpiece.cpp). `word` is a reused buffer
+  // for the word being built; word pieces are appended to `pieces`.
   std::string_view strip(std::string_view text, std::size_t& offset) const;
   void tokenize_segment(const unsigned char* begin, const unsigned char* end, std::size_t base_offset,
                         std::vector<std::int32_t>& pieces, std::string& word) const;
