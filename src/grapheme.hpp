@@ -2,7 +2,7 @@
 // Segmentation", https://www.unicode.org/reports/tr29/), rules GB1 to GB999 including the
 // Indic conjunct rule GB9c.
 //
-// Internal to the library. The precompiled normalizer (src/precompiled.hpp) works per
+// Internal to the library. The precompiled normalizer (src/tokenizer/precompiled.hpp) works per
 // cluster, as Hugging Face tokenizers does through the unicode-segmentation crate. The
 // properties come from the Unicode Character Database files the build finds (Unicode 15.0
 // on Debian 12), turned into a table by tools/build/gen_grapheme_tables.py; src/grapheme.cpp

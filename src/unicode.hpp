@@ -1,5 +1,5 @@
-// src/unicode.hpp: the Unicode facts the BERT tokenizer needs, one table lookup per code
-// point, and strict UTF-8 decoding.
+// src/unicode.hpp: the Unicode facts the tokenizers need, one table lookup per code point, and
+// the UTF-8 helpers: strict decoding, encoding, sequence lengths and White_Space runs.
 //
 // Internal to the library. The tables are generated at build time by
 // tools/build/gen_unicode_tables.py from the Unicode Character Database files; src/unicode.cpp
@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string_view>
 
 #include "minilm/version.hpp"
 
@@ -115,6 +116,97 @@ inline std::size_t encode(char32_t cp, char* out) noexcept {
   out[2] = static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
   out[3] = static_cast<char>(0x80 | (cp & 0x3F));
   return 4;
+}
+
+// Length of the UTF-8 sequence that lead byte b starts (the text is valid UTF-8).
+constexpr std::size_t utf8_length(unsigned char b) noexcept { return b < 0x80 ? 1 : b < 0xE0 ? 2 : b < 0xF0 ? 3 : 4; }
+
+// Whether `s` is valid UTF-8 throughout.
+inline bool valid(std::string_view s) noexcept {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const auto* e = p + s.size();
+  while (p < e) {
+    char32_t cp;
+    const std::size_t n = decode(p, e, cp);
+    if (n == 0) return false;
+    p += n;
+  }
+  return true;
+}
+
+// The length of `s` when it is exactly one code point of valid UTF-8, else 0.
+inline std::size_t one_character(std::string_view s) noexcept {
+  if (s.empty()) return 0;
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  char32_t cp;
+  const std::size_t n = decode(p, p + s.size(), cp);
+  return n == s.size() ? n : 0;
+}
+
+// The bytes at p that are a valid UTF-8 prefix: Python's "maximal subpart", which its decoder
+// replaces with one U+FFFD (errors="replace"). p < end, and *p does not start a valid sequence.
+inline std::size_t invalid_subpart(const unsigned char* p, const unsigned char* end) noexcept {
+  const unsigned b0 = p[0];
+  unsigned lo = 0x80, hi = 0xBF;
+  std::size_t need;
+  if (b0 >= 0xC2 && b0 <= 0xDF) {
+    need = 1;
+  } else if (b0 >= 0xE0 && b0 <= 0xEF) {
+    need = 2;
+    if (b0 == 0xE0) lo = 0xA0;
+    if (b0 == 0xED) hi = 0x9F;
+  } else if (b0 >= 0xF0 && b0 <= 0xF4) {
+    need = 3;
+    if (b0 == 0xF0) lo = 0x90;
+    if (b0 == 0xF4) hi = 0x8F;
+  } else {
+    return 1;
+  }
+  std::size_t n = 1;
+  for (std::size_t k = 0; k < need && p + n < end; ++k) {
+    const unsigned b = p[n];
+    if (b < (k == 0 ? lo : 0x80u) || b > (k == 0 ? hi : 0xBFu)) break;
+    ++n;
+  }
+  return n;
+}
+
+// Unicode White_Space (Rust's char::is_whitespace, the regex class \s of tokenizers).
+constexpr bool is_white_space(char32_t c) noexcept {
+  return (c >= 0x09 && c <= 0x0D) || c == 0x20 || c == 0x85 || c == 0xA0 || c == 0x1680 ||
+         (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F || c == 0x3000;
+}
+
+// The White_Space character at text[i] (valid UTF-8), or 0 bytes when there is none.
+inline std::size_t white_space_at(std::string_view text, std::size_t i) noexcept {
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data()) + i;
+  const auto* e = reinterpret_cast<const unsigned char*>(text.data()) + text.size();
+  char32_t cp;
+  const std::size_t n = decode(p, e, cp);
+  return n != 0 && is_white_space(cp) ? n : 0;
+}
+
+// Where the White_Space at the end of text[0, end) begins (regex \s*$).
+inline std::size_t white_space_run_before(std::string_view text, std::size_t end) noexcept {
+  std::size_t i = end;
+  while (i > 0) {
+    std::size_t s = i - 1;
+    while (s > 0 && (static_cast<unsigned char>(text[s]) & 0xC0u) == 0x80u) --s;
+    if (white_space_at(text, s) != i - s) break;
+    i = s;
+  }
+  return i;
+}
+
+// How many bytes of White_Space start text[begin, ...) (regex ^\s*).
+inline std::size_t white_space_run_after(std::string_view text, std::size_t begin) noexcept {
+  std::size_t i = begin;
+  while (i < text.size()) {
+    const std::size_t n = white_space_at(text, i);
+    if (n == 0) break;
+    i += n;
+  }
+  return i - begin;
 }
 
 }  // namespace detail::unicode

@@ -17,8 +17,8 @@
 
 #include "grapheme.hpp"
 #include "json.hpp"
-#include "precompiled.hpp"
 #include "test_data.hpp"
+#include "tokenizer/precompiled.hpp"
 #include "unicode.hpp"
 
 using minilm::errc;

@@ -15,8 +15,7 @@
 #include <minilm/model_folder.hpp>
 #include <minilm/tokenizer.hpp>
 
-#include "tokenizer_model.hpp"
-#include "unigram.hpp"
+#include "tokenizer/unigram.hpp"
 #include "unigram_support.hpp"
 
 using namespace unigram_support;
@@ -61,9 +60,8 @@ std::vector<std::int32_t> library_ids(const std::string& text) {
 }  // namespace
 
 TEST_CASE("minilm's table is the library's, piece by piece, one id up (the fairseq offset)") {
-  minilm::detail::tokenizer_model m;
-  minilm::detail::load_sentencepiece_folder(m, minilm::read_model_folder(spm_folder()));
-  const minilm::detail::unigram_model& u = *m.unigram;
+  const auto model = minilm::detail::read_sentencepiece_folder(minilm::read_model_folder(spm_folder()));
+  const minilm::detail::unigram_model& u = *model;
   auto& sp = library();
   const int n = sp.GetPieceSize();
   REQUIRE(n > 3);

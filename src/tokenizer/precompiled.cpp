@@ -1,5 +1,5 @@
-// src/precompiled.cpp: sentencepiece's precompiled charsmap, checked once at load and then
-// applied per extended grapheme cluster as Hugging Face tokenizers applies it
+// src/tokenizer/precompiled.cpp: sentencepiece's precompiled charsmap, checked once at load and
+// then applied per extended grapheme cluster as Hugging Face tokenizers applies it
 // (tokenizers/src/normalizers/precompiled.rs over the spm_precompiled crate).
 //
 // The trie is darts-clone's double array (https://github.com/s-yata/darts-clone): each u32
@@ -22,11 +22,6 @@ constexpr bool has_leaf(std::uint32_t unit) noexcept { return ((unit >> 8) & 1) 
 constexpr std::uint32_t value(std::uint32_t unit) noexcept { return unit & ((1u << 31) - 1); }
 constexpr std::uint32_t label(std::uint32_t unit) noexcept { return unit & ((1u << 31) | 0xFF); }
 constexpr std::uint32_t offset(std::uint32_t unit) noexcept { return (unit >> 10) << ((unit & (1u << 9)) >> 6); }
-
-// Length of the UTF-8 sequence a lead byte starts (the text is valid UTF-8).
-constexpr std::size_t sequence_length(unsigned char lead) noexcept {
-  return lead < 0x80 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4;
-}
 
 constexpr signed char base64_value(char c) noexcept {
   if (c >= 'A' && c <= 'Z') return static_cast<signed char>(c - 'A');
@@ -212,7 +207,7 @@ const char* precompiled_charsmap::transform(std::string_view s, std::size_t* n_b
 // only its first character); otherwise each character is replaced alone, or kept.
 void precompiled_charsmap::append_cluster(std::string_view cluster, std::string& out) const {
   std::size_t n = 0;
-  const std::size_t first = sequence_length(static_cast<unsigned char>(cluster[0]));
+  const std::size_t first = unicode::utf8_length(static_cast<unsigned char>(cluster[0]));
   if (cluster.size() < 6) {
     if (const char* r = transform(cluster, &n)) {
       out.append(r, n);
@@ -224,7 +219,7 @@ void precompiled_charsmap::append_cluster(std::string_view cluster, std::string&
     }
   }
   for (std::size_t i = 0; i < cluster.size();) {
-    const std::size_t len = std::min(sequence_length(static_cast<unsigned char>(cluster[i])), cluster.size() - i);
+    const std::size_t len = std::min(unicode::utf8_length(static_cast<unsigned char>(cluster[i])), cluster.size() - i);
     const std::string_view ch = cluster.substr(i, len);
     if (const char* r = transform(ch, &n)) {
       out.append(r, n);

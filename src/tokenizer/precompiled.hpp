@@ -1,6 +1,6 @@
-// src/precompiled.hpp: sentencepiece's precompiled normalizer (the "Precompiled" normalizer of
-// a tokenizer.json, the normalizer_spec.precompiled_charsmap of a .model file), applied the way
-// Hugging Face tokenizers applies it.
+// src/tokenizer/precompiled.hpp: sentencepiece's precompiled normalizer (the "Precompiled"
+// normalizer of a tokenizer.json, the normalizer_spec.precompiled_charsmap of a .model file),
+// applied the way Hugging Face tokenizers applies it.
 //
 // Internal to the library. The blob is sentencepiece's format: a little-endian u32 giving the
 // size in bytes of a darts-clone double-array trie, the trie's u32 units, then NUL-terminated

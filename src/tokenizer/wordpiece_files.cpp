@@ -1,11 +1,9 @@
-// src/tokenizer_files.cpp: tokenizer::load(): tokenizer.json, or vocab.txt + tokenizer_config.json,
-// into a detail::tokenizer_model. A Unigram tokenizer.json and sentencepiece.bpe.model go on to
-// src/unigram_files.cpp.
+// src/tokenizer/wordpiece_files.cpp: a WordPiece model from tokenizer.json, or from vocab.txt +
+// tokenizer_config.json.
 //
 // Every setting is checked here, once: what minilm does not implement is errc::unsupported
-// naming the file and field, so that the hot path (src/wordpiece.cpp) can trust the model.
-#include "minilm/tokenizer.hpp"
-
+// naming the file and field, so that the hot path (src/tokenizer/wordpiece.cpp) can trust the
+// model.
 #include <algorithm>
 #include <fstream>
 #include <optional>
@@ -14,74 +12,12 @@
 #include <utility>
 
 #include "json.hpp"
-#include "mapped_file.hpp"
-#include "tokenizer_model.hpp"
+#include "tokenizer_json.hpp"
 #include "unicode.hpp"
-#include "unigram.hpp"
+#include "wordpiece.hpp"
 
 MINILM_BEGIN_NAMESPACE
 namespace detail {
-
-void check_keys(const json_value& obj, std::initializer_list<std::string_view> known) {
-  for (const auto& [key, value] : obj.members()) {
-    if (std::find(known.begin(), known.end(), key) == known.end()) {
-      value.fail(errc::unsupported, "unknown setting; minilm does not implement it");
-    }
-  }
-}
-
-void read_template(tokenizer_model& m, const json_value& pp) {
-  constexpr std::int64_t max_vocab = 1 << 24;
-  const auto type = pp.at("type").as_string();
-  if (type == "BertProcessing") {
-    check_keys(pp, {"type", "sep", "cls"});
-    auto pair_id = [](const json_value& v) {
-      auto items = v.items();
-      if (items.size() != 2) v.fail(errc::invalid_tokenizer, "expected [token, id]");
-      return static_cast<std::int32_t>(items[1].as_int(0, max_vocab));
-    };
-    m.prefix_ids = {pair_id(pp.at("cls"))};
-    m.suffix_ids = {pair_id(pp.at("sep"))};
-    m.prefix_type_ids = {0};
-    m.suffix_type_ids = {0};
-    return;
-  }
-  if (type != "TemplateProcessing") {
-    pp.at("type").fail(errc::unsupported, "post_processor '" + std::string(type) + "' is not supported");
-  }
-  check_keys(pp, {"type", "single", "pair", "special_tokens"});
-  const auto specials = pp.at("special_tokens");
-  bool seen_sequence = false;
-  for (const auto& item : pp.at("single").items()) {
-    const auto members = item.members();
-    if (members.size() != 1) item.fail(errc::invalid_tokenizer, "expected {\"SpecialToken\": ...} or {\"Sequence\": ...}");
-    const auto& [kind, body] = members[0];
-    const auto type_id = static_cast<std::int32_t>(body.at("type_id").as_int(0, 1 << 16));
-    if (kind == "Sequence") {
-      if (body.at("id").as_string() != "A") body.at("id").fail(errc::unsupported, "a single template must use sequence A");
-      if (seen_sequence) item.fail(errc::unsupported, "the sequence appears twice");
-      seen_sequence = true;
-      m.sequence_type_id = type_id;
-    } else if (kind == "SpecialToken") {
-      const auto name = body.at("id").as_string();
-      auto spec = specials.find(name);
-      if (!spec) body.at("id").fail(errc::invalid_tokenizer, "not listed in post_processor.special_tokens");
-      // As tokenizers' SpecialToken: one id per token string, or the file is refused.
-      const auto ids = spec->at("ids").items();
-      if (ids.size() != spec->at("tokens").items().size()) {
-        spec->at("ids").fail(errc::invalid_tokenizer, "ids and tokens must be of the same length");
-      }
-      for (const auto& id : ids) {
-        const auto v = static_cast<std::int32_t>(id.as_int(0, max_vocab));
-        (seen_sequence ? m.suffix_ids : m.prefix_ids).push_back(v);
-        (seen_sequence ? m.suffix_type_ids : m.prefix_type_ids).push_back(type_id);
-      }
-    } else {
-      item.fail(errc::unsupported, "template piece '" + std::string(kind) + "' is not supported");
-    }
-  }
-  if (!seen_sequence) pp.at("single").fail(errc::invalid_tokenizer, "the template has no $A sequence");
-}
 
 namespace {
 
@@ -95,7 +31,7 @@ constexpr std::uintmax_t max_vocab_txt_bytes = (std::uintmax_t{1} << 23) + (std:
 
 // Fills the WordPiece tables from (token, id) entries. Of entries with the same text the first
 // one keeps it; returns how many later ones lost theirs.
-std::size_t build_vocab(tokenizer_model& m, const std::vector<std::pair<std::string_view, std::int32_t>>& entries,
+std::size_t build_vocab(wordpiece_model& m, const std::vector<std::pair<std::string_view, std::int32_t>>& entries,
                         std::string_view prefix, const std::string& source) {
   std::vector<std::pair<std::size_t, std::size_t>> duplicates;
   if (!m.vocab.build(entries, &duplicates)) {
@@ -153,54 +89,24 @@ std::optional<std::string> config_token(const json_value& root, std::string_view
   return std::string(v->at("content").as_string());
 }
 
-void read_normalizer(tokenizer_model&, const json_value& n) {
-  if (n.is_null()) n.fail(errc::unsupported, "a tokenizer without BertNormalizer is not supported");
-  const auto type = n.at("type").as_string();
-  if (type != "BertNormalizer") n.at("type").fail(errc::unsupported, "normalizer '" + std::string(type) + "' is not supported");
-  check_keys(n, {"type", "clean_text", "handle_chinese_chars", "strip_accents", "lowercase"});
-  // The generated tables implement exactly the uncased BERT normalizer.
-  const bool lowercase = n.bool_or("lowercase", true);
-  if (!lowercase) n.at("lowercase").fail(errc::unsupported, "only lowercase: true (uncased BERT) is supported");
-  if (!n.bool_or("clean_text", true)) n.at("clean_text").fail(errc::unsupported, "only clean_text: true is supported");
-  if (!n.bool_or("handle_chinese_chars", true)) {
-    n.at("handle_chinese_chars").fail(errc::unsupported, "only handle_chinese_chars: true is supported");
-  }
-  if (auto s = n.find("strip_accents"); s && !s->is_null() && !s->as_bool()) {
-    s->fail(errc::unsupported, "only strip_accents: null or true is supported");
-  }
-}
+}  // namespace
 
-void read_added_tokens(tokenizer_model& m, const json_value& list) {
-  for (const auto& t : list.items()) {
-    check_keys(t, {"id", "content", "single_word", "lstrip", "rstrip", "normalized", "special"});
-    const auto content = std::string(t.at("content").as_string());
-    if (content.empty()) t.at("content").fail(errc::invalid_tokenizer, "an added token cannot be empty");
-    for (const char* flag : {"single_word", "lstrip", "rstrip", "normalized"}) {
-      if (t.bool_or(flag, false)) t.at(flag).fail(errc::unsupported, "added tokens with this flag set are not supported");
-    }
-    const auto id = static_cast<std::int32_t>(t.at("id").as_int(0, max_vocab));
-    m.added.push_back({content, id});
-  }
-}
-
-void load_tokenizer_json(tokenizer_model& m, const fs::path& file, const model_folder& folder) {
+std::shared_ptr<tokenizer_model> read_wordpiece_json(const tokenizer_json& json) {
   // Complaints about the contents are errc::invalid_tokenizer unless said otherwise.
-  const std::string bytes = read_file(file, 256u << 20);
-  auto doc = json_document::parse(bytes, "'" + file.string() + "'", errc::invalid_tokenizer);
-  const auto root = doc.root();
-  check_keys(root, {"version", "truncation", "padding", "added_tokens", "normalizer", "pre_tokenizer", "model",
-                    "post_processor", "decoder"});
-  if (root.at("model").at("type").as_string() == "Unigram") {
-    load_unigram_json(m, root, "'" + file.string() + "'", folder);
-    return;
-  }
+  auto model_ptr = std::make_shared<wordpiece_model>();
+  wordpiece_model& m = *model_ptr;
+  m.lowercase_first = json.folder.do_lower_case;
+  const json_value& root = json.root;
   // truncation: sentence-transformers replaces it with max_seq_length; padding: only its
   // pad id is used (encode_batch_padded pads to the longest text like sentence-transformers);
   // decoder: minilm does not decode.
   if (auto pad = root.find("padding"); pad && !pad->is_null()) {
     if (auto id = pad->find("pad_id")) m.pad_id = static_cast<std::int32_t>(id->as_int(0, max_vocab));
   }
-  read_normalizer(m, root.at("normalizer"));
+  const auto normalizer = root.at("normalizer");
+  if (normalizer.is_null()) normalizer.fail(errc::unsupported, "a tokenizer without BertNormalizer is not supported");
+  // The one step, BertNormalizer, is the fused pass of the hot path: only its settings are checked.
+  read_normalizer(normalizer, {{"BertNormalizer"}, ""});
   const auto pre = root.at("pre_tokenizer");
   if (pre.is_null() || pre.at("type").as_string() != "BertPreTokenizer") {
     pre.fail(errc::unsupported, "only the BertPreTokenizer pre-tokenizer is supported");
@@ -208,8 +114,6 @@ void load_tokenizer_json(tokenizer_model& m, const fs::path& file, const model_f
   check_keys(pre, {"type"});
 
   const auto model = root.at("model");
-  const auto type = model.at("type").as_string();
-  if (type != "WordPiece") model.at("type").fail(errc::unsupported, "model '" + std::string(type) + "' is not supported");
   check_keys(model, {"type", "unk_token", "continuing_subword_prefix", "max_input_chars_per_word", "vocab"});
   const std::string unk(model.at("unk_token").as_string());
   const std::string prefix = model.string_or("continuing_subword_prefix", "##");
@@ -221,7 +125,7 @@ void load_tokenizer_json(tokenizer_model& m, const fs::path& file, const model_f
   if (quick) {
     m.vocab_size = entries.size();
     try {
-      quick = build_vocab(m, entries, prefix, "'" + file.string() + "'") == 0;
+      quick = build_vocab(m, entries, prefix, json.source) == 0;
     } catch (const error&) {
       quick = false;  // a duplicate key is reported before the size
     }
@@ -240,18 +144,20 @@ void load_tokenizer_json(tokenizer_model& m, const fs::path& file, const model_f
       entries.emplace_back(token, static_cast<std::int32_t>(id));
     }
     m.vocab_size = vocab.size();
-    build_vocab(m, entries, prefix, "'" + file.string() + "'");
+    build_vocab(m, entries, prefix, json.source);
   }
   m.unk_id = m.vocab.find(unk);
   if (m.unk_id < 0) model.at("unk_token").fail(errc::invalid_tokenizer, "'" + unk + "' is not in the vocabulary");
 
-  if (auto added = root.find("added_tokens"); added && !added->is_null()) read_added_tokens(m, *added);
+  if (auto added = root.find("added_tokens"); added && !added->is_null()) {
+    m.added.tokens = read_added_tokens(*added, {.strip = false, .normalized = false, .max_id = max_vocab});
+  }
   const auto pp = root.at("post_processor");
   if (pp.is_null()) pp.fail(errc::unsupported, "a tokenizer without a post-processor ([CLS] ... [SEP]) is not supported");
   read_template(m, pp);
   for (auto* ids : {&m.prefix_ids, &m.suffix_ids}) {
     for (std::int32_t id : *ids) {
-      if (static_cast<std::size_t>(id) >= m.vocab_size && std::none_of(m.added.begin(), m.added.end(), [&](const added_token& t) { return t.id == id; })) {
+      if (static_cast<std::size_t>(id) >= m.vocab_size && std::none_of(m.added.tokens.begin(), m.added.tokens.end(), [&](const added_token& t) { return t.id == id; })) {
         pp.fail(errc::invalid_tokenizer, "special token id " + std::to_string(id) + " is outside the vocabulary");
       }
     }
@@ -260,9 +166,16 @@ void load_tokenizer_json(tokenizer_model& m, const fs::path& file, const model_f
     const std::int32_t pad = m.vocab.find("[PAD]");
     if (pad >= 0) m.pad_id = pad;
   }
+  m.finish();
+  return model_ptr;
 }
 
-void load_vocab_txt(tokenizer_model& m, const fs::path& vocab_file, const fs::path& config_file) {
+std::shared_ptr<tokenizer_model> read_vocab_txt(const model_folder& folder) {
+  auto model_ptr = std::make_shared<wordpiece_model>();
+  wordpiece_model& m = *model_ptr;
+  m.lowercase_first = folder.do_lower_case;
+  const fs::path& vocab_file = folder.vocab_txt;
+  const fs::path& config_file = folder.tokenizer_config_json;
   std::string unk = "[UNK]", cls = "[CLS]", sep = "[SEP]", pad = "[PAD]", mask = "[MASK]";
   std::optional<json_document> config;
   if (!config_file.empty()) {
@@ -330,14 +243,13 @@ void load_vocab_txt(tokenizer_model& m, const fs::path& vocab_file, const fs::pa
   // The slow-to-fast conversion makes every special token an added token matched in the text.
   for (const std::string* t : {&pad, &unk, &cls, &sep, &mask}) {
     const std::int32_t i = m.vocab.find(*t);
-    if (i >= 0) m.added.push_back({*t, i});
+    if (i >= 0) m.added.tokens.push_back({*t, i});
   }
+  m.finish();
+  return model_ptr;
 }
 
-}  // namespace
-
-void tokenizer_model::finish() {
-  if (unigram) return;  // src/unigram_files.cpp has set up its tables
+void wordpiece_model::finish() {
   for (unsigned c = 0; c < 128; ++c) {
     std::uint8_t cls = ascii_word;
     const uc::record& r = uc::lookup(c);
@@ -348,47 +260,8 @@ void tokenizer_model::finish() {
     const char ch = static_cast<char>(c);
     ascii_punct_id[c] = cls == ascii_punct ? vocab.find({&ch, 1}) : -1;
   }
-  // Longest first, so the first match at a position is the leftmost-longest one.
-  std::stable_sort(added.begin(), added.end(),
-                   [](const added_token& a, const added_token& b) { return a.content.size() > b.content.size(); });
-  for (const added_token& t : added) added_first_byte[static_cast<unsigned char>(t.content[0])] = true;
+  added.finish();
 }
 
 }  // namespace detail
-
-tokenizer tokenizer::load(const model_folder& folder, const tokenizer_options& options) {
-  auto m = std::make_shared<detail::tokenizer_model>();
-  m->on_invalid = options.on_invalid_utf8;
-  m->lowercase_first = folder.do_lower_case;
-  if (!folder.tokenizer_json.empty()) {
-    detail::load_tokenizer_json(*m, folder.tokenizer_json, folder);
-  } else if (!folder.vocab_txt.empty()) {
-    detail::load_vocab_txt(*m, folder.vocab_txt, folder.tokenizer_config_json);
-  } else if (!folder.sentencepiece_model.empty()) {
-    detail::load_sentencepiece_folder(*m, folder);
-  } else {
-    throw error(errc::invalid_tokenizer,
-                folder.path.string() + ": the folder has neither tokenizer.json, vocab.txt nor sentencepiece.bpe.model");
-  }
-  if (m->unigram && folder.do_lower_case) {
-    throw error(errc::unsupported, (folder.path / "sentence_bert_config.json").string() +
-                                       ": field 'do_lower_case': lowercasing before a Unigram tokenizer is not supported");
-  }
-  std::size_t max_length = options.max_length;
-  if (max_length == 0 && folder.max_seq_length > 0) max_length = static_cast<std::size_t>(folder.max_seq_length);
-  if (max_length == 0 && !folder.tokenizer_config_json.empty()) {
-    auto doc = detail::json_document::parse_file(folder.tokenizer_config_json);
-    max_length = static_cast<std::size_t>(doc.root().int_or("model_max_length", 512, 1, 1 << 20));
-  }
-  if (max_length == 0) max_length = 512;
-  const std::size_t n_special = m->prefix_ids.size() + m->suffix_ids.size();
-  if (max_length <= n_special) {
-    throw error(errc::invalid_argument, "max_length " + std::to_string(max_length) + " leaves no room for text after " +
-                                            std::to_string(n_special) + " special tokens");
-  }
-  m->max_length = max_length;
-  m->finish();
-  return tokenizer(std::move(m));
-}
-
 MINILM_END_NAMESPACE

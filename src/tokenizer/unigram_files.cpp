@@ -1,5 +1,5 @@
-// src/unigram_files.cpp: a Unigram tokenizer from a model folder: tokenizer.json with model
-// "Unigram", or sentencepiece.bpe.model + tokenizer_config.json; into a unigram_model.
+// src/tokenizer/unigram_files.cpp: a Unigram tokenizer from a model folder: tokenizer.json with
+// model "Unigram", or sentencepiece.bpe.model + tokenizer_config.json; into a unigram_model.
 //
 // What a folder means is what AutoTokenizer in transformers 5 (which sentence-transformers
 // calls) makes of it, and that depends on the tokenizer class the folder names
@@ -26,6 +26,8 @@
 
 #include "json.hpp"
 #include "mapped_file.hpp"
+#include "sentencepiece_model.hpp"
+#include "tokenizer_json.hpp"
 #include "unicode.hpp"
 #include "unigram.hpp"
 
@@ -37,18 +39,6 @@ namespace fs = std::filesystem;
 namespace uc = detail::unicode;
 
 constexpr std::size_t max_pieces = std::size_t{1} << 24;
-
-// "<file>: field 'a.b'": where a value sits, for messages of helpers that take a `where`.
-std::string where_of(const json_value& v) { return v.source() + ": field '" + v.path() + "'"; }
-
-// One code point of valid UTF-8, or empty when `s` is not exactly one.
-std::size_t one_character(std::string_view s) {
-  if (s.empty()) return 0;
-  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  char32_t cp;
-  const std::size_t n = uc::decode(p, p + s.size(), cp);
-  return n == s.size() ? n : 0;
-}
 
 // ---- What the folder says about the tokenizer ------------------------------------------------
 
@@ -153,62 +143,10 @@ void read_vocab(unigram_model& u, const json_value& vocab) {
 
 // ---- Normalizer and pre-tokenizer (tokenizer.json as written) --------------------------------
 
-void read_normalizer(unigram_model& u, const json_value& n) {
-  const auto type = n.at("type").as_string();
-  if (type == "Sequence") {
-    check_keys(n, {"type", "normalizers"});
-    for (const auto& step : n.at("normalizers").items()) read_normalizer(u, step);
-  } else if (type == "Precompiled") {
-    check_keys(n, {"type", "precompiled_charsmap"});
-    if (!u.charsmap.empty()) n.fail(errc::unsupported, "a second Precompiled normalizer is not supported");
-    const auto blob = n.at("precompiled_charsmap");
-    std::string bytes = decode_base64(blob.as_string(), where_of(blob));
-    if (bytes.empty()) blob.fail("the charsmap is empty (tokenizers cannot parse it either)");
-    u.charsmap = precompiled_charsmap::parse(std::move(bytes), where_of(blob));
-    u.normalizers.push_back(normalizer_step{});
-  } else if (type == "Replace") {
-    check_keys(n, {"type", "pattern", "content"});
-    normalizer_step step;
-    step.content = std::string(n.at("content").as_string());
-    const auto pattern = n.at("pattern");
-    if (auto s = pattern.find("String")) {
-      step.kind = normalizer_step::replace_string;
-      step.pattern = std::string(s->as_string());
-      if (step.pattern.empty()) s->fail(errc::unsupported, "an empty pattern is not supported");
-    } else if (auto r = pattern.find("Regex")) {
-      // Only "c{n,}" (a literal character, n or more times), as " {2,}" of XLM-R's tokenizer.json.
-      const std::string_view re = r->as_string();
-      const std::size_t c = one_character(re.substr(0, re.find('{')));
-      const std::string_view rest = re.substr(std::min(c, re.size()));
-      std::size_t min_run = 0, k = 1;
-      for (; k < rest.size() && rest[k] >= '0' && rest[k] <= '9' && min_run < 1000; ++k) min_run = min_run * 10 + (rest[k] - '0');
-      const bool literal = c == 1 ? std::string_view("\\^$.|?*+()[]{}").find(re[0]) == std::string_view::npos : c > 1;
-      if (c == 0 || !literal || rest.size() < 4 || rest[0] != '{' || k == 1 || rest.substr(k) != ",}" || min_run == 0) {
-        r->fail(errc::unsupported, "regex '" + std::string(re) + "' is not supported (only a literal character with {n,}, like \" {2,}\")");
-      }
-      step.kind = normalizer_step::replace_run;
-      step.pattern = std::string(re.substr(0, c));
-      step.min_run = min_run;
-    } else {
-      pattern.fail(errc::unsupported, "expected {\"String\": ...} or {\"Regex\": ...}");
-    }
-    u.normalizers.push_back(std::move(step));
-  } else if (type == "Strip") {
-    check_keys(n, {"type", "strip_left", "strip_right"});
-    normalizer_step step;
-    step.kind = normalizer_step::strip;
-    step.left = n.bool_or("strip_left", true);
-    step.right = n.bool_or("strip_right", true);
-    u.normalizers.push_back(std::move(step));
-  } else {
-    n.at("type").fail(errc::unsupported, "normalizer '" + std::string(type) + "' is not supported with a Unigram model");
-  }
-}
-
 void read_metaspace(unigram_model& u, const json_value& p) {
   check_keys(p, {"type", "replacement", "add_prefix_space", "prepend_scheme", "split", "str_rep"});
   const auto rep = p.at("replacement");
-  if (one_character(rep.as_string()) == 0) rep.fail(errc::invalid_tokenizer, "expected exactly one character");
+  if (uc::one_character(rep.as_string()) == 0) rep.fail(errc::invalid_tokenizer, "expected exactly one character");
   u.replacement = std::string(rep.as_string());
   u.split = p.bool_or("split", true);
   u.prepend = prepend_scheme::always;
@@ -252,36 +190,29 @@ void read_pre_tokenizer(unigram_model& u, const json_value& p) {
 // tokenizer.json's added_tokens. A token whose text is a piece takes the piece's id, as
 // tokenizers does when it reads the file; any other must carry the next id after the
 // vocabulary and the tokens before it.
-std::vector<unigram_added_token> read_added_tokens(const unigram_model& u, const json_value& list) {
-  std::vector<unigram_added_token> tokens;
-  std::int64_t next_id = static_cast<std::int64_t>(u.size());
-  for (const auto& t : list.items()) {
-    check_keys(t, {"id", "content", "single_word", "lstrip", "rstrip", "normalized", "special"});
-    unigram_added_token a;
-    a.content = std::string(t.at("content").as_string());
-    if (a.content.empty()) t.at("content").fail(errc::invalid_tokenizer, "an added token cannot be empty");
-    if (t.bool_or("single_word", false)) t.at("single_word").fail(errc::unsupported, "single_word tokens are not supported");
-    a.lstrip = t.bool_or("lstrip", false);
-    a.rstrip = t.bool_or("rstrip", false);
-    a.normalized = t.bool_or("normalized", !t.bool_or("special", false));
-    const std::int64_t id = t.at("id").as_int(0, std::int64_t{1} << 30);
+std::vector<added_token> read_unigram_added_tokens(const unigram_model& u, const json_value& list) {
+  std::vector<added_token> tokens =
+      read_added_tokens(list, {.strip = true, .normalized = true, .max_id = std::int64_t{1} << 30});
+  std::int32_t next_id = static_cast<std::int32_t>(u.size());
+  for (std::size_t i = 0; i < tokens.size(); ++i) {
+    added_token& a = tokens[i];
     const std::int32_t piece_id = u.by_piece.find(a.content.data(), a.content.size());
     if (piece_id >= 0) {
       a.id = piece_id;
-    } else if (id == next_id) {
-      a.id = static_cast<std::int32_t>(next_id++);
+    } else if (a.id == next_id) {
+      ++next_id;
     } else {
-      t.at("id").fail(errc::invalid_tokenizer, "'" + a.content + "' is not a piece, so its id must be " + std::to_string(next_id));
+      list.items()[i].at("id").fail(errc::invalid_tokenizer,
+                                    "'" + a.content + "' is not a piece, so its id must be " + std::to_string(next_id));
     }
-    tokens.push_back(std::move(a));
   }
   return tokens;
 }
 
 // The tokens into the model's two sets; those matched in normalized text are normalized first.
-void install_added_tokens(unigram_model& u, std::vector<unigram_added_token> tokens, const std::string& source) {
+void install_added_tokens(unigram_model& u, std::vector<added_token> tokens, const std::string& source) {
   std::string out, tmp;
-  for (unigram_added_token& t : tokens) {
+  for (added_token& t : tokens) {
     u.added_by_text.emplace_back(t.content, t.id);
     if (t.normalized) {
       u.normalize(t.content, out, tmp);
@@ -291,10 +222,10 @@ void install_added_tokens(unigram_model& u, std::vector<unigram_added_token> tok
       t.content = out;
       u.normalized_added.tokens.push_back(std::move(t));
     } else {
-      u.raw_added.tokens.push_back(std::move(t));
+      u.added.tokens.push_back(std::move(t));
     }
   }
-  u.raw_added.finish();
+  u.added.finish();
   u.normalized_added.finish();
 }
 
@@ -304,8 +235,8 @@ void install_added_tokens(unigram_model& u, std::vector<unigram_added_token> tok
 // this file). `tokens` are the added tokens the files declare; the special tokens of
 // tokenizer_config.json that are not among them are added, and its added_tokens_decoder sets
 // the flags of the tokens it lists.
-void build_xlm_roberta(tokenizer_model& m, unigram_model& u, const folder_settings& f,
-                       std::vector<unigram_added_token> tokens, const std::string& source) {
+void build_xlm_roberta(unigram_model& u, const folder_settings& f,
+                       std::vector<added_token> tokens, const std::string& source) {
   if (u.size() <= 3) throw error(errc::invalid_tokenizer, source + ": XLMRobertaTokenizer needs <unk> at id 3");
   u.unk_id = 3;
   u.normalizers.clear();
@@ -332,7 +263,7 @@ void build_xlm_roberta(tokenizer_model& m, unigram_model& u, const folder_settin
   for (const auto& [key, fallback] : specials) {
     const auto t = special_token(f, key, fallback);
     if (!t) continue;
-    if (std::any_of(tokens.begin(), tokens.end(), [&](const unigram_added_token& a) { return a.content == t->content; })) continue;
+    if (std::any_of(tokens.begin(), tokens.end(), [&](const added_token& a) { return a.content == t->content; })) continue;
     tokens.push_back({t->content, piece_id(t->content, key), t->lstrip, t->rstrip, false});
   }
   if (auto decoder = f.config ? f.config->find("added_tokens_decoder") : std::nullopt; decoder && !decoder->is_null()) {
@@ -344,7 +275,7 @@ void build_xlm_roberta(tokenizer_model& m, unigram_model& u, const folder_settin
       if (std::from_chars(key.data(), key.data() + key.size(), id).ec != std::errc{} || id < 0) {
         t.fail(errc::invalid_config, "expected a token id as the key");
       }
-      auto it = std::find_if(tokens.begin(), tokens.end(), [&](const unigram_added_token& a) { return a.id == id; });
+      auto it = std::find_if(tokens.begin(), tokens.end(), [&](const added_token& a) { return a.id == id; });
       if (it == tokens.end()) {
         if (piece_id(content, "added token") != id) t.fail(errc::unsupported, "'" + content + "' is not piece " + std::string(key));
         tokens.push_back({content, id});
@@ -359,27 +290,31 @@ void build_xlm_roberta(tokenizer_model& m, unigram_model& u, const folder_settin
   }
   const auto bos = special_token(f, "bos_token", "<s>"), eos = special_token(f, "eos_token", "</s>");
   if (!bos || !eos) throw error(errc::unsupported, f.config->source() + ": XLMRobertaTokenizer needs bos_token and eos_token");
-  m.prefix_ids = {piece_id(bos->content, "bos_token")};
-  m.suffix_ids = {piece_id(eos->content, "eos_token")};
-  m.prefix_type_ids = {0};
-  m.suffix_type_ids = {0};
-  m.sequence_type_id = 0;
+  u.prefix_ids = {piece_id(bos->content, "bos_token")};
+  u.suffix_ids = {piece_id(eos->content, "eos_token")};
+  u.prefix_type_ids = {0};
+  u.suffix_type_ids = {0};
+  u.sequence_type_id = 0;
   const auto pad = special_token(f, "pad_token", "<pad>");
-  m.pad_id = pad ? piece_id(pad->content, "pad_token") : 0;
+  u.pad_id = pad ? piece_id(pad->content, "pad_token") : 0;
   install_added_tokens(u, std::move(tokens), source);
 }
 
-void attach(tokenizer_model& m, std::shared_ptr<unigram_model> u) {
-  u->on_invalid = m.on_invalid;
-  m.vocab_size = u->size();
-  m.unk_id = u->unk_id;
-  m.unigram = std::move(u);
+// The last checks of both readers.
+void finish_model(unigram_model& u, const model_folder& folder) {
+  if (folder.do_lower_case) {
+    throw error(errc::unsupported, (folder.path / "sentence_bert_config.json").string() +
+                                       ": field 'do_lower_case': lowercasing before a Unigram tokenizer is not supported");
+  }
+  u.vocab_size = u.size();
 }
 
 }  // namespace
 
-void load_unigram_json(tokenizer_model& m, const json_value& root, const std::string& source,
-                       const model_folder& folder) {
+std::shared_ptr<tokenizer_model> read_unigram_json(const tokenizer_json& json) {
+  const json_value& root = json.root;
+  const std::string& source = json.source;
+  const model_folder& folder = json.folder;
   const folder_settings f = read_folder_settings(folder);
   auto u = std::make_shared<unigram_model>();
   const auto model = root.at("model");
@@ -400,45 +335,49 @@ void load_unigram_json(tokenizer_model& m, const json_value& root, const std::st
       break;
     }
   } else if (!normalizer.is_null()) {
-    read_normalizer(*u, normalizer);
+    normalizer_spec spec =
+        read_normalizer(normalizer, {{"Sequence", "Precompiled", "Replace", "Strip"}, " with a Unigram model"});
+    u->normalizers = std::move(spec.steps);
+    u->charsmap = std::move(spec.charsmap);
   }
   read_vocab(*u, model.at("vocab"));
   u->unk_id = static_cast<std::int32_t>(model.at("unk_id").as_int(0, static_cast<std::int64_t>(u->size()) - 1));
-  std::vector<unigram_added_token> tokens;
-  if (auto added = root.find("added_tokens"); added && !added->is_null()) tokens = read_added_tokens(*u, *added);
+  std::vector<added_token> tokens;
+  if (auto added = root.find("added_tokens"); added && !added->is_null()) tokens = read_unigram_added_tokens(*u, *added);
 
   if (f.xlm_roberta) {
-    build_xlm_roberta(m, *u, f, std::move(tokens), source);
-    attach(m, std::move(u));
-    return;
+    build_xlm_roberta(*u, f, std::move(tokens), source);
+    finish_model(*u, folder);
+    return u;
   }
   read_pre_tokenizer(*u, root.at("pre_tokenizer"));
   const auto pp = root.at("post_processor");
   if (pp.is_null()) pp.fail(errc::unsupported, "a tokenizer without a post-processor (<s> ... </s>) is not supported");
-  read_template(m, pp);
+  read_template(*u, pp);
   const auto known = [&](std::int32_t id) {
     return static_cast<std::size_t>(id) < u->size() ||
-           std::any_of(tokens.begin(), tokens.end(), [&](const unigram_added_token& t) { return t.id == id; });
+           std::any_of(tokens.begin(), tokens.end(), [&](const added_token& t) { return t.id == id; });
   };
-  for (const auto* ids : {&m.prefix_ids, &m.suffix_ids}) {
+  for (const auto* ids : {&u->prefix_ids, &u->suffix_ids}) {
     for (std::int32_t id : *ids) {
       if (!known(id)) pp.fail(errc::invalid_tokenizer, "special token id " + std::to_string(id) + " is outside the vocabulary");
     }
   }
   // The pad id: the padding block's, else tokenizer_config.json's pad_token, else "<pad>".
-  m.pad_id = 0;
+  u->pad_id = 0;
   const auto padding = root.find("padding");
   if (padding && !padding->is_null() && padding->find("pad_id")) {
-    m.pad_id = static_cast<std::int32_t>(padding->at("pad_id").as_int(0, std::int64_t{1} << 30));
+    u->pad_id = static_cast<std::int32_t>(padding->at("pad_id").as_int(0, std::int64_t{1} << 30));
   } else if (const auto pad = special_token(f, "pad_token", "<pad>")) {
     const std::int32_t id = u->by_piece.find(pad->content.data(), pad->content.size());
-    if (id >= 0) m.pad_id = id;
+    if (id >= 0) u->pad_id = id;
   }
   install_added_tokens(*u, std::move(tokens), source);
-  attach(m, std::move(u));
+  finish_model(*u, folder);
+  return u;
 }
 
-void load_sentencepiece_folder(tokenizer_model& m, const model_folder& folder) {
+std::shared_ptr<unigram_model> read_sentencepiece_folder(const model_folder& folder) {
   const std::string source = "'" + folder.sentencepiece_model.string() + "'";
   const folder_settings f = read_folder_settings(folder);
   if (!f.xlm_roberta) {
@@ -476,14 +415,15 @@ void load_sentencepiece_folder(tokenizer_model& m, const model_folder& folder) {
       },
       source);
   // Control and user-defined pieces are added tokens matched in the raw text (SentencePieceExtractor).
-  std::vector<unigram_added_token> tokens;
+  std::vector<added_token> tokens;
   for (const auto& p : proto.pieces) {
     if (p.type != sentencepiece_proto::control && p.type != sentencepiece_proto::user_defined) continue;
     const std::int32_t id = u->by_piece.find(p.text.data(), p.text.size());
     if (id >= 0 && !p.text.empty()) tokens.push_back({p.text, id});
   }
-  build_xlm_roberta(m, *u, f, std::move(tokens), source);
-  attach(m, std::move(u));
+  build_xlm_roberta(*u, f, std::move(tokens), source);
+  finish_model(*u, folder);
+  return u;
 }
 
 }  // namespace detail

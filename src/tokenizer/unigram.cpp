@@ -1,6 +1,6 @@
-// src/unigram.cpp: the Unigram tokenizer's hot path, from raw text to pieces.
+// src/tokenizer/unigram.cpp: the Unigram tokenizer's hot path, from raw text to pieces.
 //
-// The order is tokenizers' (src/unigram.hpp lists it). Every step writes into per-thread
+// The order is tokenizers' (src/tokenizer/unigram.hpp lists it). Every step writes into per-thread
 // buffers that are reused from text to text, so nothing is allocated per word or per piece:
 //   - the raw text is cut at added tokens without copying;
 //   - a segment is normalized into one buffer (ASCII characters the charsmap leaves alone are
@@ -18,7 +18,6 @@
 #include <algorithm>
 #include <cstring>
 
-#include "thread_exit.hpp"
 #include "unicode.hpp"
 
 MINILM_BEGIN_NAMESPACE
@@ -26,35 +25,6 @@ namespace detail {
 namespace {
 
 namespace uc = detail::unicode;
-
-// The bytes of the text that are a valid UTF-8 prefix: Python's "maximal subpart" that its
-// decoder replaces with one U+FFFD (errors="replace"). p < end, and *p does not start a valid
-// sequence.
-std::size_t invalid_subpart(const unsigned char* p, const unsigned char* end) noexcept {
-  const unsigned b0 = p[0];
-  unsigned lo = 0x80, hi = 0xBF;
-  std::size_t need;
-  if (b0 >= 0xC2 && b0 <= 0xDF) {
-    need = 1;
-  } else if (b0 >= 0xE0 && b0 <= 0xEF) {
-    need = 2;
-    if (b0 == 0xE0) lo = 0xA0;
-    if (b0 == 0xED) hi = 0x9F;
-  } else if (b0 >= 0xF0 && b0 <= 0xF4) {
-    need = 3;
-    if (b0 == 0xF0) lo = 0x90;
-    if (b0 == 0xF4) hi = 0x8F;
-  } else {
-    return 1;
-  }
-  std::size_t n = 1;
-  for (std::size_t k = 0; k < need && p + n < end; ++k) {
-    const unsigned b = p[n];
-    if (b < (k == 0 ? lo : 0x80u) || b > (k == 0 ? hi : 0xBFu)) break;
-    ++n;
-  }
-  return n;
-}
 
 // The text itself when it is valid UTF-8; otherwise an error naming the first bad byte, or
 // (invalid_utf8::replace) the text with each maximal invalid subpart replaced by U+FFFD in
@@ -93,82 +63,14 @@ std::string_view checked_text(std::string_view text, invalid_utf8 on_invalid, st
       p += n;
     } else {
       repaired.append("\xEF\xBF\xBD");
-      p += invalid_subpart(p, e);
+      p += uc::invalid_subpart(p, e);
     }
   }
   return repaired;
 }
 
-// Length of the UTF-8 sequence that starts with lead byte b (the text is valid).
-inline std::size_t utf8_length(unsigned char b) noexcept { return b < 0x80 ? 1 : b < 0xE0 ? 2 : b < 0xF0 ? 3 : 4; }
-
-// The White_Space character at text[i], or 0 bytes when there is none.
-inline std::size_t white_space_at(std::string_view text, std::size_t i) noexcept {
-  const auto* p = reinterpret_cast<const unsigned char*>(text.data()) + i;
-  const auto* e = reinterpret_cast<const unsigned char*>(text.data()) + text.size();
-  char32_t cp;
-  const std::size_t n = uc::decode(p, e, cp);
-  return n != 0 && is_white_space(cp) ? n : 0;
-}
-
-// Where the White_Space at the end of text[0, end) begins (regex \s*$).
-std::size_t white_space_run_before(std::string_view text, std::size_t end) noexcept {
-  std::size_t i = end;
-  while (i > 0) {
-    std::size_t s = i - 1;
-    while (s > 0 && (static_cast<unsigned char>(text[s]) & 0xC0u) == 0x80u) --s;
-    if (white_space_at(text, s) != i - s) break;
-    i = s;
-  }
-  return i;
-}
-
-// How many bytes of White_Space start text[begin, ...) (regex ^\s*).
-std::size_t white_space_run_after(std::string_view text, std::size_t begin) noexcept {
-  std::size_t i = begin;
-  while (i < text.size()) {
-    const std::size_t n = white_space_at(text, i);
-    if (n == 0) break;
-    i += n;
-  }
-  return i - begin;
-}
-
-// tokenizers' AddedVocabulary::find_matches: the text cut at the added tokens of `set`.
-// on_segment(begin, end) gets each stretch between tokens, on_token(id) each token, in order.
-// The scan resumes after each raw match; lstrip and rstrip only widen what the token covers.
-template <class Segment, class Token>
-void split_at_added(std::string_view text, const added_token_set& set, Segment&& on_segment, Token&& on_token) {
-  const auto* b = reinterpret_cast<const unsigned char*>(text.data());
-  const std::size_t n = text.size();
-  std::size_t covered = 0;  // the end of the last token, with what it stripped
-  for (std::size_t p = 0; p < n;) {
-    const unigram_added_token* match = nullptr;
-    if (set.first_byte[b[p]]) {
-      for (const unigram_added_token& t : set.tokens) {
-        if (t.content.size() <= n - p && std::memcmp(b + p, t.content.data(), t.content.size()) == 0) {
-          match = &t;
-          break;
-        }
-      }
-    }
-    if (match == nullptr) {
-      ++p;
-      continue;
-    }
-    std::size_t start = p, stop = p + match->content.size();
-    if (match->lstrip) start = std::max(white_space_run_before(text, start), covered);
-    if (match->rstrip) stop += white_space_run_after(text, stop);
-    if (covered < start) on_segment(covered, start);
-    on_token(match->id);
-    covered = stop;
-    p += match->content.size();
-  }
-  if (covered < n) on_segment(covered, n);
-}
-
-// Per-thread buffers, reused from text to text; an unusually large one is released after use.
-struct scratch {
+// Unigram's session: the buffers of every step.
+struct unigram_session {
   struct node {
     double score;        // of the best path that ends here
     std::int32_t start;  // where its last piece starts; -1 while no path reaches here
@@ -182,29 +84,22 @@ struct scratch {
   std::vector<node> lattice;
   std::vector<step> path;
   void trim() {
-    for (std::string* s : {&repaired, &normalized, &tmp, &word}) {
-      if (s->capacity() > (1u << 20)) std::string().swap(*s);
-    }
-    if (lattice.capacity() > (1u << 16)) std::vector<node>().swap(lattice);
-    if (path.capacity() > (1u << 16)) std::vector<step>().swap(path);
+    for (std::string* s : {&repaired, &normalized, &tmp, &word}) release_if_above(*s, 1u << 20);
+    release_if_above(lattice, 1u << 16);
+    release_if_above(path, 1u << 16);
   }
 };
-thread_local scratch tls_scratch;
 
 // The pieces of one text: an object per call, so the steps share the model, the output and
 // the buffers without passing them around.
 class unigram_run {
  public:
-  unigram_run(const unigram_model& m, std::vector<std::int32_t>& ids, scratch& s) : m_(m), ids_(ids), s_(s) {}
+  unigram_run(const unigram_model& m, std::vector<std::int32_t>& ids, unigram_session& s) : m_(m), ids_(ids), s_(s) {}
 
   void text(std::string_view text) {
     text = checked_text(text, m_.on_invalid, s_.repaired);
-    if (m_.raw_added.empty()) {
-      segment(text, true);
-      return;
-    }
     split_at_added(
-        text, m_.raw_added, [&](std::size_t b, std::size_t e) { segment(text.substr(b, e - b), b == 0); },
+        text, m_.added, [&](std::size_t b, std::size_t e) { segment(text.substr(b, e - b), b == 0); },
         [&](std::int32_t id) { ids_.push_back(id); });
   }
 
@@ -214,10 +109,6 @@ class unigram_run {
     m_.normalize(raw, s_.normalized, s_.tmp);
     const std::string_view norm = s_.normalized;
     if (norm.empty()) return;  // tokenizers drops empty splits before pre-tokenization
-    if (m_.normalized_added.empty()) {
-      pre_tokenize(norm, at_start);
-      return;
-    }
     split_at_added(
         norm, m_.normalized_added,
         [&](std::size_t b, std::size_t e) { pre_tokenize(norm.substr(b, e - b), at_start && b == 0); },
@@ -234,10 +125,10 @@ class unigram_run {
     // is refused with WhitespaceSplit at load, so `at_start` does not matter here).
     std::size_t run = 0, i = 0;
     while (i < norm.size()) {
-      const std::size_t n = static_cast<unsigned char>(norm[i]) < 0x80 ? (is_white_space(norm[i]) ? 1 : 0)
-                                                                        : white_space_at(norm, i);
+      const std::size_t n = static_cast<unsigned char>(norm[i]) < 0x80 ? (uc::is_white_space(norm[i]) ? 1 : 0)
+                                                                        : uc::white_space_at(norm, i);
       if (n == 0) {
-        i += utf8_length(static_cast<unsigned char>(norm[i]));
+        i += uc::utf8_length(static_cast<unsigned char>(norm[i]));
         continue;
       }
       if (run < i) metaspace(norm.substr(run, i - run), false);
@@ -285,12 +176,12 @@ class unigram_run {
     const std::size_t n = word.size();
     const auto* w = reinterpret_cast<const unsigned char*>(word.data());
     auto& lattice = s_.lattice;
-    lattice.assign(n + 1, scratch::node{0.0, -1, 0});
+    lattice.assign(n + 1, unigram_session::node{0.0, -1, 0});
     const vocab_trie& trie = m_.trie;
     const double* scores = m_.scores.data();
     for (std::size_t i = 0; i < n;) {
       const double here = lattice[i].score;
-      const std::size_t char_len = utf8_length(w[i]);
+      const std::size_t char_len = uc::utf8_length(w[i]);
       bool has_single = false;
       std::uint32_t node = vocab_trie::root;
       for (std::size_t j = i; j < n; ++j) {
@@ -299,7 +190,7 @@ class unigram_run {
         const std::int32_t id = trie.id(node);
         if (id < 0) continue;
         const double candidate = here + scores[id];
-        scratch::node& target = lattice[j + 1];
+        unigram_session::node& target = lattice[j + 1];
         if (target.start < 0 || candidate > target.score) {
           target = {candidate, static_cast<std::int32_t>(i), id};
         }
@@ -307,7 +198,7 @@ class unigram_run {
       }
       if (!has_single) {
         const double candidate = here + m_.unk_score;
-        scratch::node& target = lattice[i + char_len];
+        unigram_session::node& target = lattice[i + char_len];
         if (target.start < 0 || candidate > target.score) {
           target = {candidate, static_cast<std::int32_t>(i), m_.unk_id};
         }
@@ -318,7 +209,7 @@ class unigram_run {
     auto& path = s_.path;
     path.clear();
     for (std::size_t end = n; end > 0;) {
-      const scratch::node& b = lattice[end];
+      const unigram_session::node& b = lattice[end];
       path.push_back({static_cast<std::uint32_t>(b.start), static_cast<std::uint32_t>(end), b.id});
       end = static_cast<std::size_t>(b.start);
     }
@@ -337,7 +228,7 @@ class unigram_run {
 
   const unigram_model& m_;
   std::vector<std::int32_t>& ids_;
-  scratch& s_;
+  unigram_session& s_;
 };
 
 // Replace with a string pattern: every occurrence, left to right, without overlap.
@@ -376,20 +267,12 @@ void replace_runs(std::string_view text, std::string_view c, std::size_t min_run
 
 std::string_view strip_white_space(std::string_view text, bool left, bool right) {
   std::size_t b = 0, e = text.size();
-  if (left) b = white_space_run_after(text, 0);
-  if (right && e > b) e = std::max(b, white_space_run_before(text, e));
+  if (left) b = uc::white_space_run_after(text, 0);
+  if (right && e > b) e = std::max(b, uc::white_space_run_before(text, e));
   return text.substr(b, e - b);
 }
 
 }  // namespace
-
-void added_token_set::finish() {
-  std::stable_sort(tokens.begin(), tokens.end(), [](const unigram_added_token& a, const unigram_added_token& b) {
-    return a.content.size() > b.content.size();
-  });
-  std::fill(std::begin(first_byte), std::end(first_byte), false);
-  for (const unigram_added_token& t : tokens) first_byte[static_cast<unsigned char>(t.content[0])] = true;
-}
 
 void unigram_model::add_piece(std::string_view piece, double score) {
   if (offsets.empty()) offsets.push_back(0);
@@ -428,6 +311,7 @@ void unigram_model::normalize(std::string_view text, std::string& out, std::stri
       case normalizer_step::replace_string: replace_all(tmp, step.pattern, step.content, out); break;
       case normalizer_step::replace_run: replace_runs(tmp, step.pattern, step.min_run, step.content, out); break;
       case normalizer_step::strip: out.assign(strip_white_space(tmp, step.left, step.right)); break;
+      case normalizer_step::bert: break;  // a WordPiece step: read_unigram_json does not accept it
     }
   }
 }
@@ -460,12 +344,8 @@ std::int32_t unigram_model::token_to_id(std::string_view token) const noexcept {
 }
 
 void unigram_model::tokenize(std::string_view text, std::vector<std::int32_t>& ids) const {
-  scratch& s = tls_scratch;
-  struct trim_at_exit {
-    scratch& s;
-    ~trim_at_exit() { s.trim(); }
-  } trim{s};
-  unigram_run(*this, ids, s).text(text);
+  const session_scope<unigram_session> s;
+  unigram_run(*this, ids, *s).text(text);
 }
 
 }  // namespace detail

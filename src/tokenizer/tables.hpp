@@ -1,24 +1,19 @@
-// src/tokenizer_model.hpp: the loaded tokenizer: vocabulary tables, added tokens and settings.
+// src/tokenizer/tables.hpp: the lookup tables the tokenizer models build over their vocabularies.
 //
-// Internal to the library. src/tokenizer_files.cpp fills a tokenizer_model from tokenizer.json
-// or vocab.txt and validates it; src/wordpiece.cpp runs the hot path over it. A Unigram
-// tokenizer (src/unigram.hpp) hangs off it instead, with its own loader and hot path. After
-// load() it is immutable and shared between threads.
+// Internal to the library. Built once at load, then read from any number of threads.
 #pragma once
 
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
-#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
-#include "minilm/tokenizer.hpp"
+#include "minilm/version.hpp"
 
 MINILM_BEGIN_NAMESPACE
 namespace detail {
@@ -89,9 +84,10 @@ class string_table {
   std::string pool_;
 };
 
-// The vocabulary as a byte trie, so that WordPiece's greedy longest match costs one probe
-// per byte of the word instead of one hash of every candidate substring. Continuation
-// pieces ("##ing") need no second trie: they are the subtree under the prefix's node.
+// The vocabulary as a byte trie, so that WordPiece's greedy longest match (and Unigram's search
+// for the pieces that start at a position) costs one probe per byte of the word instead of one
+// hash of every candidate substring. Continuation pieces ("##ing") need no second trie: they
+// are the subtree under the prefix's node.
 // Edges live in one open-addressing table of 8-byte slots keyed by (parent node, byte).
 class vocab_trie {
  public:
@@ -190,59 +186,6 @@ class vocab_trie {
   std::vector<edge> edges_;
   std::vector<std::int32_t> ids_;
   std::size_t mask_ = 0;
-};
-
-// How the fused pass treats an ASCII byte.
-enum ascii_class : std::uint8_t { ascii_word, ascii_space, ascii_punct, ascii_remove };
-
-struct added_token {
-  std::string content;
-  std::int32_t id;
-};
-
-struct unigram_model;  // src/unigram.hpp
-
-struct tokenizer_model {
-  // A SentencePiece Unigram tokenizer (XLM-R) when set; the WordPiece tables below are then
-  // empty, and the fields from unk_id on (but for added and the ASCII tables) still hold.
-  std::shared_ptr<const unigram_model> unigram;
-
-  // WordPiece
-  vocab_trie vocab;
-  std::uint32_t continuation_root = vocab_trie::none;  // the node of the prefix ("##")
-  string_table words;          // whole entries
-  string_table continuations;  // entries that start with the prefix, without it
-  std::size_t vocab_size = 0;
-  std::int32_t unk_id = -1;
-  std::size_t max_input_chars_per_word = 100;
-  // Single ASCII punctuation characters are words of their own: their ids, looked up once.
-  std::int32_t ascii_punct_id[128];
-  std::uint8_t ascii_class_of[128];
-  // Added tokens matched in the raw text, longest first among those sharing a first byte.
-  std::vector<added_token> added;
-  bool added_first_byte[256] = {};
-  // Post-processing: ids around the word pieces (TemplateProcessing "single").
-  std::vector<std::int32_t> prefix_ids, prefix_type_ids, suffix_ids, suffix_type_ids;
-  std::int32_t sequence_type_id = 0;
-  std::size_t max_length = 0;
-  std::int32_t pad_id = 0;
-  bool lowercase_first = false;  // sentence-transformers' do_lower_case
-  invalid_utf8 on_invalid = invalid_utf8::error;
-
-  // After the loader has filled the fields above: the ASCII tables, the added tokens' order
-  // (src/tokenizer_files.cpp).
-  void finish();
-
-  // The hot path, in the order it runs (src/wordpiece.cpp). `word` is the caller's reused
-  // buffer for the word being built; word pieces are appended to `pieces`.
-  void tokenize(std::string_view text, std::vector<std::int32_t>& pieces, std::string& word) const;
-  std::string_view strip(std::string_view text, std::size_t& offset) const;
-  const added_token* match_added(const unsigned char* p, const unsigned char* end) const noexcept;
-  void tokenize_segment(const unsigned char* begin, const unsigned char* end, std::size_t base_offset,
-                        std::vector<std::int32_t>& pieces, std::string& word) const;
-  void lowercase(const unsigned char* begin, const unsigned char* end, std::size_t base_offset,
-                 std::string& lowered) const;
-  void word_piece(const std::string& word, std::size_t n_chars, std::vector<std::int32_t>& pieces) const;
 };
 
 }  // namespace detail

@@ -1,5 +1,5 @@
-// src/sentencepiece_model.cpp: the sentencepiece ModelProto (sentencepiece.bpe.model), read from
-// the protobuf wire format directly, so that no protobuf library is needed.
+// src/tokenizer/sentencepiece_model.cpp: the sentencepiece ModelProto (sentencepiece.bpe.model),
+// read from the protobuf wire format directly, so that no protobuf library is needed.
 //
 // The fields minilm reads (sentencepiece_model.proto):
 //   ModelProto      1 pieces (repeated SentencePiece), 2 trainer_spec, 3 normalizer_spec
@@ -10,13 +10,15 @@
 // Other fields are skipped by their wire type, as protobuf parsers do. Every length is checked
 // against the bytes left before anything is allocated, so a corrupt file costs at most its own
 // size; errors name the file and the byte offset.
+#include "sentencepiece_model.hpp"
+
 #include <cmath>
 #include <cstring>
 #include <string>
 #include <utility>
 
+#include "minilm/error.hpp"
 #include "unicode.hpp"
-#include "unigram.hpp"
 
 MINILM_BEGIN_NAMESPACE
 namespace detail {
@@ -122,18 +124,6 @@ class reader {
   const std::string& source_;
 };
 
-bool valid_utf8(std::string_view s) {
-  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  const auto* e = p + s.size();
-  while (p < e) {
-    char32_t cp;
-    const std::size_t n = unicode::decode(p, e, cp);
-    if (n == 0) return false;
-    p += n;
-  }
-  return true;
-}
-
 void read_piece(reader r, std::size_t at, sentencepiece_proto::piece& out) {
   bool has_piece = false;
   while (!r.done()) {
@@ -144,7 +134,7 @@ void read_piece(reader r, std::size_t at, sentencepiece_proto::piece& out) {
       r.expect(wire, length_delimited, key_at, "SentencePiece.piece");
       const auto extent = r.read_length();
       out.text = std::string(r.bytes(extent));
-      if (!valid_utf8(out.text)) r.fail(extent.first, "the piece is not valid UTF-8");
+      if (!unicode::valid(out.text)) r.fail(extent.first, "the piece is not valid UTF-8");
       has_piece = true;
     } else if (number == 2) {
       r.expect(wire, fixed32, key_at, "SentencePiece.score");
