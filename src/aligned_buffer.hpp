@@ -1,6 +1,6 @@
 // src/aligned_buffer.hpp: float storage aligned to 64 bytes (a cache line, and an AVX-512
 // vector) that only grows, for the forward pass's activations (bert.hpp) and the dense kernel's
-// per-thread panels (gemm_kernel.inc). Reused from call to call, its pages are touched once.
+// per-thread panels (kernels/kernels.hpp). Reused from call to call, its pages are touched once.
 #pragma once
 
 #include <cstddef>

@@ -3,6 +3,7 @@
 
 #include "bert.hpp"
 #include "gemm.hpp"
+#include "attention.hpp"
 
 #include <Eigen/Core>
 #include <algorithm>

@@ -157,15 +157,6 @@ bool i8_kernel_supported(i8_kernel kernel) noexcept;
 i8_kernel best_i8_kernel() noexcept;
 const char* i8_kernel_name(i8_kernel kernel) noexcept;
 
-// Attention's softmax, on the same instruction sets: for each column c < cols of s (rows, cols),
-// row stride ld, with x_j = scale * s[j*ld + c]:
-//   s[j*ld + c] = exp(x_j - max_j x_j) / sum_j exp(x_j - max_j x_j)
-// the sum taken over j in order. exp is Cephes' expf in the SIMD code (within 2 ulp of e^x;
-// tests/test_gemm.cpp), the C library's in the scalar code. Every column takes the same
-// operations wherever it sits, so a column's result depends on its own values alone.
-void softmax_columns(float* s, std::size_t ld, std::size_t rows, std::size_t cols, float scale);
-void softmax_columns(float* s, std::size_t ld, std::size_t rows, std::size_t cols, float scale, gemm_isa isa);
-
 // Whether this build carries isa and this processor runs it.
 bool gemm_isa_supported(gemm_isa isa) noexcept;
 // The one dense() uses: the kernel MINILM_ISA names, when it is set and supported (for tests

@@ -6,7 +6,8 @@
 // portable intrinsics (Debian package libsimde-dev), which runs the AVX2, AVX-512 and NEON code
 // on any x86-64 processor:
 //   g++ -std=c++20 -O1 -DMINILM_GEMM_EMULATE_SIMD -Iinclude -Isrc -Itests -pthread -o test_gemm_emulated
-//       tests/test_gemm.cpp src/gemm.cpp src/error.cpp tests/doctest_main.cpp && ./test_gemm_emulated
+//       tests/test_gemm.cpp src/gemm.cpp src/attention.cpp src/cpu_features.cpp src/kernels/*.cpp
+//       src/error.cpp tests/doctest_main.cpp && ./test_gemm_emulated
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -18,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "attention.hpp"
 #include "gemm.hpp"
 #include "minilm/error.hpp"
 
