@@ -145,7 +145,7 @@ std::map<const linear_weights*, std::vector<float>> measure_activations(const mo
     }
   };
   detail::thread_pool pool(1);
-  detail::forward(folder.config, weights, {texts.ids, texts.type_ids, texts.offsets}, scratch, pool);
+  detail::forward(folder.config, weights, texts, scratch, pool);
   return amax;
 }
 

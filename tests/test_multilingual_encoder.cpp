@@ -20,7 +20,7 @@
 #include <string>
 #include <vector>
 
-#include "bert.hpp"
+#include "pooling.hpp"
 #include "support.hpp"
 #include "test_data.hpp"
 #include "test_encoder_golden.hpp"
