@@ -3,6 +3,7 @@
 
 #include "bert.hpp"
 #include "gemm.hpp"
+#include "int8_format.hpp"
 
 #include <Eigen/Core>
 #include <algorithm>

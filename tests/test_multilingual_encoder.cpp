@@ -10,6 +10,7 @@
 #include <doctest/doctest.h>
 
 #include <minilm/encoder.hpp>
+#include <minilm/tokenizer.hpp>
 
 #include <cmath>
 #include <cstdlib>
