@@ -3,7 +3,7 @@
 
 #include "bert.hpp"
 #include "gemm.hpp"
-#include "int8_format.hpp"
+#include "linear.hpp"
 
 #include <Eigen/Core>
 #include <algorithm>
@@ -22,57 +22,6 @@ namespace {
 // change their order with the data's alignment. The matrix products are detail::dense().
 using vector_map = Eigen::Map<Eigen::ArrayXf>;
 using const_vector_map = Eigen::Map<const Eigen::ArrayXf>;
-
-// An int8 layer's outlier channels of x (n_rows, n_in): copied into outliers (n_rows,
-// n_outliers) and zeroed in x, or (out_of_x false) copied back into x.
-void swap_outliers(float* x, std::size_t n_rows, const linear_weights& w, float* outliers, bool out_of_x) {
-  const auto n_in = static_cast<std::size_t>(w.n_in), n_outliers = static_cast<std::size_t>(w.n_outliers);
-  for (std::size_t r = 0; r < n_rows; ++r) {
-    for (std::size_t o = 0; o < n_outliers; ++o) {
-      float& v = x[r * n_in + static_cast<std::size_t>(w.outlier_index[o])];
-      float& kept = outliers[r * n_outliers + o];
-      if (out_of_x) {
-        kept = v;
-        v = 0.0f;
-      } else {
-        v = kept;
-      }
-    }
-  }
-}
-
-// A linear layer over all rows of a packed batch: y = x * W^T + b, then GELU and a residual
-// add when asked. x is (n_rows, n_in), W is (n_out, n_in) in the mapping, y is (n_rows, n_out).
-// detail::dense() and detail::dense_i8() (src/gemm.hpp; the latter for int8 weights, quantizing
-// each row of x on the way) compute every output with a sequence of operations fixed by n_in
-// alone, so a row's result does not depend on the other rows or the threads.
-void linear(float* x, std::size_t n_rows, const linear_weights& w, float* y, forward_scratch& s, thread_pool& pool,
-            const float* residual = nullptr, bool gelu = false) {
-  if (s.observe_input) s.observe_input(w, x, n_rows);
-  const auto n_in = static_cast<std::size_t>(w.n_in), n_out = static_cast<std::size_t>(w.n_out);
-  if (w.weight_i8 == nullptr) {
-    dense({.x = x, .w = w.weight, .bias = w.bias, .residual = residual, .y = y,
-           .m = n_rows, .n = n_out, .k = n_in, .ldx = n_in, .ldr = n_out, .ldy = n_out, .gelu = gelu},
-          pool);
-    return;
-  }
-  dense_i8_args a{.x = x, .w = w.weight_i8, .w_scale = w.weight_scale, .bias = w.bias, .residual = residual, .y = y,
-                  .m = n_rows, .n = n_out, .k = n_in, .ldx = n_in, .ldr = n_out, .ldy = n_out, .gelu = gelu};
-  if (w.n_outliers == 0) {
-    dense_i8(a, pool);
-    return;
-  }
-  // The outlier channels go through F32: moved out of x (n_rows, n_outliers), so that the int8
-  // product sees zeros there and each row's int8 scale fits the other channels; dense_i8 adds
-  // their F32 product to each output ahead of the bias and GELU. x gets them back afterwards.
-  float* outliers = s.outliers.data();  // (n_rows, n_outliers)
-  swap_outliers(x, n_rows, w, outliers, /*out_of_x=*/true);
-  a.outliers = outliers;
-  a.outlier_w = w.outlier_weight;
-  a.n_outliers = static_cast<std::size_t>(w.n_outliers);
-  dense_i8(a, pool);
-  swap_outliers(x, n_rows, w, outliers, /*out_of_x=*/false);
-}
 
 // Runs fn(r0, r1) over [0, n_rows) in chunks, on all threads: for cheap row-wise steps.
 template <typename Fn>
@@ -196,14 +145,14 @@ void encoder_layer(const bert_config& c, const bert_layer_weights& w, const pack
   const float eps = static_cast<float>(c.layer_norm_eps);
   const std::size_t n = batch.n_tokens();
   float* x = s.x.data();
-  linear(x, n, w.query, s.q.data(), s, pool);  // q, k, v are (n_tokens, hidden)
-  linear(x, n, w.key, s.k.data(), s, pool);
-  linear(x, n, w.value, s.v.data(), s, pool);
+  linear(x, n, w.query, s.q.data(), s.linear, pool);  // q, k, v are (n_tokens, hidden)
+  linear(x, n, w.key, s.k.data(), s.linear, pool);
+  linear(x, n, w.value, s.v.data(), s.linear, pool);
   attention(c, batch, s.q.data(), s.k.data(), s.v.data(), s.context.data(), s, pool);
-  linear(s.context.data(), n, w.attention_output, x, s, pool, /*residual=*/x);  // x = context W^T + b + x
+  linear(s.context.data(), n, w.attention_output, x, s.linear, pool, /*residual=*/x);  // x = context W^T + b + x
   layer_norm(x, n, w.attention_norm, eps, pool);
-  linear(x, n, w.intermediate, s.ffn.data(), s, pool, nullptr, /*gelu=*/true);  // ffn is (n_tokens, intermediate)
-  linear(s.ffn.data(), n, w.output, x, s, pool, /*residual=*/x);                // x = ffn W^T + b + x
+  linear(x, n, w.intermediate, s.ffn.data(), s.linear, pool, nullptr, /*gelu=*/true);  // ffn: (n_tokens, intermediate)
+  linear(s.ffn.data(), n, w.output, x, s.linear, pool, /*residual=*/x);                // x = ffn W^T + b + x
   layer_norm(x, n, w.output_norm, eps, pool);
 }
 
@@ -268,7 +217,6 @@ void forward(const bert_config& c, const bert_weights& w, const packed_batch& ba
   const auto hidden = static_cast<std::size_t>(c.hidden_size);
   for (float_buffer* b : {&s.x, &s.q, &s.k, &s.v, &s.context}) b->reserve(n_tokens * hidden);
   s.ffn.reserve(n_tokens * static_cast<std::size_t>(c.intermediate_size));
-  if (w.precision == weight_precision::int8) s.outliers.reserve(n_tokens * static_cast<std::size_t>(max_outliers));
   if (s.scores.size() < pool.size()) s.scores.resize(pool.size());
 
   // Where the time goes (perf, 32 texts of 128 tokens, one thread): detail::dense 93% (the

@@ -22,8 +22,7 @@ namespace detail {
 // Everything load() reads; never modified afterwards, but for the pool of idle workspaces.
 struct encoder_model {
   model_folder folder;
-  safetensors_file file;
-  bert_weights weights;
+  bert_weights weights;  // holding the file's mapping
   minilm::tokenizer tok;
   pooling_mode pooling;
   bool normalize;
@@ -70,10 +69,11 @@ void embed_batch(const encoder_model& m, const packed_batch& batch, std::size_t 
     std::size_t s1 = s0 + 1;
     while (s1 < n_sequences && batch.offsets[s1 + 1] - batch.offsets[s0] <= max_tokens_per_pass) ++s1;
     cut_pass(batch, s0, s1, ws.pass);
-    forward(config, m.weights, ws.pass, ws.scratch, threads);  // scratch.x is (n_tokens, hidden)
-    pool_sequences(ws.scratch.x.data(), config.hidden_size, ws.pass.offsets, m.pooling, n_skipped, pooled + s0 * hidden);
+    forward(config, m.weights, ws.pass, ws.scratch, threads);
+    const float* states = ws.scratch.x.data();  // (n_tokens, hidden): the last hidden states
+    pool_sequences(states, config.hidden_size, ws.pass.offsets, m.pooling, n_skipped, pooled + s0 * hidden);
     if (token_states) {
-      std::copy_n(ws.scratch.x.data(), ws.pass.n_tokens() * hidden, token_states + batch.offsets[s0] * hidden);
+      std::copy_n(states, ws.pass.n_tokens() * hidden, token_states + batch.offsets[s0] * hidden);
     }
     s0 = s1;
   }
@@ -171,7 +171,7 @@ encoder encoder::load(const std::filesystem::path& path, const encoder_options& 
   const pooling_mode pooling = options.pooling.value_or(folder.pooling.mode);
   const bool normalize = options.normalize.value_or(folder.normalize);
   return encoder(std::make_shared<const detail::encoder_model>(detail::encoder_model{
-      std::move(folder), std::move(file), std::move(weights), std::move(tok), pooling, normalize, n_threads,
+      std::move(folder), std::move(weights), std::move(tok), pooling, normalize, n_threads,
       std::move(prompts), {}}));
 }
 

@@ -1,6 +1,6 @@
 // src/int8_format.hpp: the names and limits of minilm's int8 safetensors files (the format is
-// described in include/minilm/weights.hpp), shared by their reader (weights.cpp), their writer
-// (quantize.cpp) and the linear layer that runs them (linear.cpp).
+// described in include/minilm/weights.hpp), shared by their reader (weights.cpp) and their
+// writer (quantize.cpp).
 #pragma once
 
 #include <cstdint>

@@ -137,7 +137,7 @@ std::map<const linear_weights*, std::vector<float>> measure_activations(const mo
   const packed_batch texts = tok.encode_batch(calibration_texts);
   std::map<const linear_weights*, std::vector<float>> amax;
   detail::forward_scratch scratch;
-  scratch.observe_input = [&](const linear_weights& l, const float* x, std::size_t n_rows) {
+  scratch.linear.observe_input = [&](const linear_weights& l, const float* x, std::size_t n_rows) {
     std::vector<float>& m = amax[&l];
     const auto n = static_cast<std::size_t>(l.n_in);
     m.resize(n);
