@@ -23,7 +23,9 @@
 #include <vector>
 
 #include <minilm/encoder.hpp>
+#include <minilm/model_folder.hpp>
 #include <minilm/quantize.hpp>
+#include <minilm/tokenizer.hpp>
 #include <minilm/version.hpp>
 
 namespace nb = nanobind;

@@ -4,11 +4,11 @@
 #include "bert.hpp"
 #include "gemm.hpp"
 #include "attention.hpp"
+#include "linear.hpp"
 
 #include <Eigen/Core>
 #include <algorithm>
 #include <cmath>
-#include <limits>
 #include <string>
 
 #include "minilm/error.hpp"
@@ -23,57 +23,6 @@ namespace {
 // change their order with the data's alignment. The matrix products are detail::dense().
 using vector_map = Eigen::Map<Eigen::ArrayXf>;
 using const_vector_map = Eigen::Map<const Eigen::ArrayXf>;
-
-// An int8 layer's outlier channels of x (n_rows, n_in): copied into outliers (n_rows,
-// n_outliers) and zeroed in x, or (out_of_x false) copied back into x.
-void swap_outliers(float* x, std::size_t n_rows, const linear_weights& w, float* outliers, bool out_of_x) {
-  const auto n_in = static_cast<std::size_t>(w.n_in), n_outliers = static_cast<std::size_t>(w.n_outliers);
-  for (std::size_t r = 0; r < n_rows; ++r) {
-    for (std::size_t o = 0; o < n_outliers; ++o) {
-      float& v = x[r * n_in + static_cast<std::size_t>(w.outlier_index[o])];
-      float& kept = outliers[r * n_outliers + o];
-      if (out_of_x) {
-        kept = v;
-        v = 0.0f;
-      } else {
-        v = kept;
-      }
-    }
-  }
-}
-
-// A linear layer over all rows of a packed batch: y = x * W^T + b, then GELU and a residual
-// add when asked. x is (n_rows, n_in), W is (n_out, n_in) in the mapping, y is (n_rows, n_out).
-// detail::dense() and detail::dense_i8() (src/gemm.hpp; the latter for int8 weights, quantizing
-// each row of x on the way) compute every output with a sequence of operations fixed by n_in
-// alone, so a row's result does not depend on the other rows or the threads.
-void linear(float* x, std::size_t n_rows, const linear_weights& w, float* y, forward_scratch& s, thread_pool& pool,
-            const float* residual = nullptr, bool gelu = false) {
-  if (s.observe_input) s.observe_input(w, x, n_rows);
-  const auto n_in = static_cast<std::size_t>(w.n_in), n_out = static_cast<std::size_t>(w.n_out);
-  if (w.weight_i8 == nullptr) {
-    dense({.x = x, .w = w.weight, .bias = w.bias, .residual = residual, .y = y,
-           .m = n_rows, .n = n_out, .k = n_in, .ldx = n_in, .ldr = n_out, .ldy = n_out, .gelu = gelu},
-          pool);
-    return;
-  }
-  dense_i8_args a{.x = x, .w = w.weight_i8, .w_scale = w.weight_scale, .bias = w.bias, .residual = residual, .y = y,
-                  .m = n_rows, .n = n_out, .k = n_in, .ldx = n_in, .ldr = n_out, .ldy = n_out, .gelu = gelu};
-  if (w.n_outliers == 0) {
-    dense_i8(a, pool);
-    return;
-  }
-  // The outlier channels go through F32: moved out of x (n_rows, n_outliers), so that the int8
-  // product sees zeros there and each row's int8 scale fits the other channels; dense_i8 adds
-  // their F32 product to each output ahead of the bias and GELU. x gets them back afterwards.
-  float* outliers = s.outliers.data();  // (n_rows, n_outliers)
-  swap_outliers(x, n_rows, w, outliers, /*out_of_x=*/true);
-  a.outliers = outliers;
-  a.outlier_w = w.outlier_weight;
-  a.n_outliers = static_cast<std::size_t>(w.n_outliers);
-  dense_i8(a, pool);
-  swap_outliers(x, n_rows, w, outliers, /*out_of_x=*/false);
-}
 
 // Runs fn(r0, r1) over [0, n_rows) in chunks, on all threads: for cheap row-wise steps.
 template <typename Fn>
@@ -120,7 +69,7 @@ void layer_norm(float* x, std::size_t n_rows, const layer_norm_weights& norm, fl
 // The position id of every token of a packed batch, for rows [first, last) of one sequence:
 // BERT counts from 0; the RoBERTa family from pad_token_id + 1, skipping tokens whose id is
 // pad_token_id, which get pad_token_id itself (transformers' create_position_ids_from_input_ids:
-// the batch has no padding, but a text may spell the pad token). check_token_batch() has bounded
+// the batch has no padding, but a text may spell the pad token). check_batch() has bounded
 // every id below max_position_embeddings.
 std::size_t position_of(const bert_config& c, std::span<const std::int32_t> ids, std::size_t first, std::size_t t,
                         std::size_t& n_counted) {
@@ -131,10 +80,10 @@ std::size_t position_of(const bert_config& c, std::span<const std::int32_t> ids,
 
 // x = LayerNorm(word[id] + token_type[type] + position[p]), p from position_of().
 // x is (n_tokens, hidden); the embedding tables are (rows, hidden) in the mapping.
-void embed_tokens(const bert_config& c, const bert_weights& w, const token_batch& batch, float* x, thread_pool& pool) {
+void embed_tokens(const bert_config& c, const bert_weights& w, const packed_batch& batch, float* x, thread_pool& pool) {
   const std::int64_t n = c.hidden_size;
   const float eps = static_cast<float>(c.layer_norm_eps);
-  pool.run(batch.n_sequences(), [&](std::size_t s, std::size_t) {
+  pool.run(batch.size(), [&](std::size_t s, std::size_t) {
     std::size_t n_counted = 0;  // tokens numbered so far (the RoBERTa family)
     for (std::size_t t = batch.offsets[s]; t < batch.offsets[s + 1]; ++t) {
       const std::size_t position = position_of(c, batch.ids, batch.offsets[s], t, n_counted);
@@ -160,14 +109,14 @@ void embed_tokens(const bert_config& c, const bert_weights& w, const token_batch
 // per query), which is how the kernel stores whole vectors of them and how detail::
 // softmax_columns runs a vector of queries at a time. Every result depends only on the
 // sequence's own tokens.
-void attention(const bert_config& c, const token_batch& batch, const float* q, const float* k, const float* v,
+void attention(const bert_config& c, const packed_batch& batch, const float* q, const float* k, const float* v,
                float* context, forward_scratch& scratch, thread_pool& pool) {
   const auto hidden = static_cast<std::size_t>(c.hidden_size);
   const auto d = static_cast<std::size_t>(c.head_size());
   const auto n_heads = static_cast<std::size_t>(c.n_heads);
   const float scale = 1.0f / std::sqrt(static_cast<float>(d));
   thread_pool serial(1);  // runs on the calling thread; safe to share, it holds no state
-  pool.run(batch.n_sequences() * n_heads, [&](std::size_t task, std::size_t thread) {
+  pool.run(batch.size() * n_heads, [&](std::size_t task, std::size_t thread) {
     const std::size_t s = task / n_heads, h = task % n_heads;
     const std::size_t first = batch.offsets[s];
     const std::size_t length = batch.offsets[s + 1] - first;
@@ -192,25 +141,25 @@ void attention(const bert_config& c, const token_batch& batch, const float* q, c
 }
 
 // One post-LayerNorm encoder layer. x is (n_tokens, hidden), updated in place.
-void encoder_layer(const bert_config& c, const bert_layer_weights& w, const token_batch& batch, forward_scratch& s,
+void encoder_layer(const bert_config& c, const bert_layer_weights& w, const packed_batch& batch, forward_scratch& s,
                    thread_pool& pool) {
   const float eps = static_cast<float>(c.layer_norm_eps);
   const std::size_t n = batch.n_tokens();
   float* x = s.x.data();
-  linear(x, n, w.query, s.q.data(), s, pool);  // q, k, v are (n_tokens, hidden)
-  linear(x, n, w.key, s.k.data(), s, pool);
-  linear(x, n, w.value, s.v.data(), s, pool);
+  linear(x, n, w.query, s.q.data(), s.linear, pool);  // q, k, v are (n_tokens, hidden)
+  linear(x, n, w.key, s.k.data(), s.linear, pool);
+  linear(x, n, w.value, s.v.data(), s.linear, pool);
   attention(c, batch, s.q.data(), s.k.data(), s.v.data(), s.context.data(), s, pool);
-  linear(s.context.data(), n, w.attention_output, x, s, pool, /*residual=*/x);  // x = context W^T + b + x
+  linear(s.context.data(), n, w.attention_output, x, s.linear, pool, /*residual=*/x);  // x = context W^T + b + x
   layer_norm(x, n, w.attention_norm, eps, pool);
-  linear(x, n, w.intermediate, s.ffn.data(), s, pool, nullptr, /*gelu=*/true);  // ffn is (n_tokens, intermediate)
-  linear(s.ffn.data(), n, w.output, x, s, pool, /*residual=*/x);                // x = ffn W^T + b + x
+  linear(x, n, w.intermediate, s.ffn.data(), s.linear, pool, nullptr, /*gelu=*/true);  // ffn: (n_tokens, intermediate)
+  linear(s.ffn.data(), n, w.output, x, s.linear, pool, /*residual=*/x);                // x = ffn W^T + b + x
   layer_norm(x, n, w.output_norm, eps, pool);
 }
 
 }  // namespace
 
-void check_token_batch(const token_batch& batch, const bert_config& c) {
+void check_batch(const packed_batch& batch, const bert_config& c) {
   auto fail = [](const std::string& what) { throw error(errc::invalid_argument, "token batch: " + what); };
   // A failure about one sequence names it as the error's text index: "text <s>: ...".
   auto fail_in = [](std::size_t s, const std::string& what) {
@@ -223,7 +172,7 @@ void check_token_batch(const token_batch& batch, const bert_config& c) {
     fail("type_ids has " + std::to_string(batch.type_ids.size()) + " entries for " + std::to_string(batch.ids.size()) +
          " ids");
   }
-  for (std::size_t s = 0; s < batch.n_sequences(); ++s) {
+  for (std::size_t s = 0; s < batch.size(); ++s) {
     const std::size_t first = batch.offsets[s], last = batch.offsets[s + 1];
     const std::string sequence = "sequence " + std::to_string(s);
     if (last < first) fail_in(s, "offsets decrease at " + sequence);
@@ -251,7 +200,7 @@ void check_token_batch(const token_batch& batch, const bert_config& c) {
                    " of sequence " + std::to_string(s) + " (token " + std::to_string(t) + " of the batch) is outside " +
                    range);
   };
-  for (std::size_t s = 0; s < batch.n_sequences(); ++s) {
+  for (std::size_t s = 0; s < batch.size(); ++s) {
     for (std::size_t t = batch.offsets[s]; t < batch.offsets[s + 1]; ++t) {
       if (batch.ids[t] < 0 || batch.ids[t] >= c.vocab_size) {
         outside(s, t, "id", batch.ids[t], "the vocabulary [0, " + std::to_string(c.vocab_size) + ")");
@@ -263,69 +212,18 @@ void check_token_batch(const token_batch& batch, const bert_config& c) {
   }
 }
 
-void forward(const bert_config& c, const bert_weights& w, const token_batch& batch, forward_scratch& s,
+void forward(const bert_config& c, const bert_weights& w, const packed_batch& batch, forward_scratch& s,
              thread_pool& pool) {
   const std::size_t n_tokens = batch.n_tokens();
   const auto hidden = static_cast<std::size_t>(c.hidden_size);
   for (float_buffer* b : {&s.x, &s.q, &s.k, &s.v, &s.context}) b->reserve(n_tokens * hidden);
   s.ffn.reserve(n_tokens * static_cast<std::size_t>(c.intermediate_size));
-  if (w.precision == weight_precision::int8) s.outliers.reserve(n_tokens * static_cast<std::size_t>(max_outliers));
   if (s.scores.size() < pool.size()) s.scores.resize(pool.size());
 
   // Where the time goes (perf, 32 texts of 128 tokens, one thread): detail::dense 93% (the
   // linears and attention's two products), the softmax 2%, LayerNorm 1% (bench/README.md).
   embed_tokens(c, w, batch, s.x.data(), pool);  // x is (n_tokens, hidden)
   for (const bert_layer_weights& layer : w.layers) encoder_layer(c, layer, batch, s, pool);
-}
-
-void pool_sequences(const float* hidden, std::int64_t n, std::span<const std::size_t> offsets, pooling_mode mode,
-                    std::size_t n_skipped, float* out) {
-  for (std::size_t s = 0; s + 1 < offsets.size(); ++s) {
-    const std::size_t first = offsets[s], length = offsets[s + 1] - first;
-    // The tokens pooled: [skip, length). sentence-transformers zeroes the attention mask of the
-    // first n_skipped positions; a sequence no longer than that pools an all-zero mask.
-    const std::size_t skip = std::min(n_skipped, length);
-    float* o = out + s * n;
-    const float* rows = hidden + first * n;
-    switch (mode) {
-      case pooling_mode::cls:
-        // The first token the mask keeps (argmax of the mask: token 0 when it keeps none).
-        std::copy_n(rows + (skip < length ? skip : 0) * n, n, o);
-        break;
-      case pooling_mode::max:
-        if (skip == length) {  // every token masked: sentence-transformers' -inf
-          std::fill_n(o, n, -std::numeric_limits<float>::infinity());
-          break;
-        }
-        std::copy_n(rows + skip * n, n, o);
-        for (std::size_t i = skip + 1; i < length; ++i) {
-          for (std::int64_t j = 0; j < n; ++j) o[j] = std::max(o[j], rows[i * n + j]);
-        }
-        break;
-      case pooling_mode::mean:
-      case pooling_mode::mean_sqrt_len: {
-        // sentence-transformers: sum(h * mask) / max(sum(mask), 1e-9), or / sqrt of that.
-        const double count = std::max(static_cast<double>(length - skip), 1e-9);
-        const double divisor = mode == pooling_mode::mean ? count : std::sqrt(count);
-        for (std::int64_t j = 0; j < n; ++j) {
-          double sum = 0;
-          for (std::size_t i = skip; i < length; ++i) sum += rows[i * n + j];
-          o[j] = static_cast<float>(sum / divisor);
-        }
-        break;
-      }
-    }
-  }
-}
-
-void normalize_rows(float* v, std::size_t n_rows, std::int64_t n) {
-  for (std::size_t r = 0; r < n_rows; ++r) {
-    float* row = v + r * n;
-    double sum_sq = 0;
-    for (std::int64_t j = 0; j < n; ++j) sum_sq += static_cast<double>(row[j]) * row[j];
-    const float norm = std::max(static_cast<float>(std::sqrt(sum_sq)), 1e-12f);
-    for (std::int64_t j = 0; j < n; ++j) row[j] /= norm;
-  }
 }
 
 }  // namespace detail

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "bert.hpp"
+#include "int8_format.hpp"
 #include "mapped_file.hpp"
 #include "minilm/model_folder.hpp"
 #include "minilm/safetensors.hpp"
@@ -136,7 +137,7 @@ std::map<const linear_weights*, std::vector<float>> measure_activations(const mo
   const packed_batch texts = tok.encode_batch(calibration_texts);
   std::map<const linear_weights*, std::vector<float>> amax;
   detail::forward_scratch scratch;
-  scratch.observe_input = [&](const linear_weights& l, const float* x, std::size_t n_rows) {
+  scratch.linear.observe_input = [&](const linear_weights& l, const float* x, std::size_t n_rows) {
     std::vector<float>& m = amax[&l];
     const auto n = static_cast<std::size_t>(l.n_in);
     m.resize(n);
@@ -145,7 +146,7 @@ std::map<const linear_weights*, std::vector<float>> measure_activations(const mo
     }
   };
   detail::thread_pool pool(1);
-  detail::forward(folder.config, weights, {texts.ids, texts.type_ids, texts.offsets}, scratch, pool);
+  detail::forward(folder.config, weights, texts, scratch, pool);
   return amax;
 }
 
@@ -271,16 +272,16 @@ std::size_t copy_folder(const fs::path& folder, const fs::path& out) {
 }  // namespace
 
 quantize_result quantize_model(const fs::path& folder, const fs::path& out, const quantize_options& options) {
-  if (options.n_outliers > static_cast<std::size_t>(max_outliers)) {
+  if (options.n_outliers > static_cast<std::size_t>(detail::max_outliers)) {
     throw error(errc::invalid_argument, "n_outliers " + std::to_string(options.n_outliers) + " is above " +
-                                            std::to_string(max_outliers));
+                                            std::to_string(detail::max_outliers));
   }
   const model_folder source = read_model_folder(folder);
   const safetensors_file file = safetensors_file::open(source.weights);
   const bert_weights weights = bind_bert_weights(file, source.config);
   if (weights.precision != weight_precision::f32) {
     throw error(errc::invalid_argument, quoted(source.weights) + ": already " + weight_precision_name(weights.precision) +
-                                            " (metadata '" + quantization_field + "': '" + int8_scheme + "')");
+                                            " (metadata '" + detail::quantization_field + "': '" + detail::int8_scheme + "')");
   }
 
   quantize_result result;
@@ -334,7 +335,7 @@ quantize_result quantize_model(const fs::path& folder, const fs::path& out, cons
   for (const auto& [key, value] : file.metadata()) {
     if (key.rfind("minilm.", 0) != 0) metadata.emplace_back(key, value);
   }
-  metadata.emplace_back(quantization_field, int8_scheme);
+  metadata.emplace_back(detail::quantization_field, detail::int8_scheme);
   metadata.emplace_back("minilm.outliers_per_layer", std::to_string(options.n_outliers));
   metadata.emplace_back("minilm.source", source.weights.filename().string());
   metadata.emplace_back("minilm.source_sha256", result.source_sha256);

@@ -384,8 +384,8 @@ void safetensors_file::parse(const std::byte* data, std::size_t size, const safe
   tensors_.reserve(entries.size());
   for (auto& e : entries) {
     index_.emplace(e.name, tensors_.size());
-    tensors_.emplace_back(std::move(e.name), e.info->type, std::move(e.shape), data_start + e.begin,
-                          static_cast<std::size_t>(e.end - e.begin), static_cast<std::size_t>(e.n_elements));
+    tensors_.push_back(tensor_view(std::move(e.name), e.info->type, std::move(e.shape), data_start + e.begin,
+                                   static_cast<std::size_t>(e.end - e.begin), static_cast<std::size_t>(e.n_elements)));
   }
 }
 

@@ -3,8 +3,14 @@
 #include <cmath>
 #include <cstring>
 
+#include "int8_format.hpp"
+
 MINILM_BEGIN_NAMESPACE
 namespace {
+
+using detail::int8_scheme;
+using detail::max_outliers;
+using detail::quantization_field;
 
 // The longest row an int8 product takes: its int32 sums of products of values within
 // [-128, 127] by ones within [-127, 127] cannot overflow below 2^31 / (128 * 127) terms.
@@ -162,6 +168,7 @@ const char* weight_precision_name(weight_precision p) noexcept {
 
 bert_weights bind_bert_weights(const safetensors_file& file, const bert_config& c) {
   bert_weights w;
+  w.mapping = file.mapping();
   binder b(file, w, c);
   const std::int64_t h = c.hidden_size;
   w.word_embeddings = b.get("embeddings.word_embeddings.weight", {c.vocab_size, h});

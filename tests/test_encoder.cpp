@@ -4,6 +4,7 @@
 
 #include <minilm/encoder.hpp>
 #include <minilm/similarity.hpp>
+#include <minilm/tokenizer.hpp>
 
 #include <algorithm>
 #include <chrono>

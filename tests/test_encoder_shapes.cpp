@@ -9,6 +9,7 @@
 #include <doctest/doctest.h>
 
 #include <minilm/encoder.hpp>
+#include <minilm/model_folder.hpp>
 
 #include <cmath>
 #include <cstring>

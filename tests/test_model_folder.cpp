@@ -5,6 +5,9 @@
 #include <minilm/model_folder.hpp>
 #include <minilm/weights.hpp>
 
+#include <algorithm>
+#include <vector>
+
 #include "support.hpp"
 
 using minilm::errc;
@@ -71,6 +74,21 @@ TEST_CASE("the real all-MiniLM-L6-v2 folder loads and its weights match its conf
   CHECK(w.word_embeddings == file.at("embeddings.word_embeddings.weight").f32());
   CHECK(w.layers[5].output.n_in == 1536);
   CHECK(w.layers[5].output.weight == file.at("encoder.layer.5.output.dense.weight").f32());
+}
+
+TEST_CASE("bound weights keep their mapping: they stay readable after the safetensors_file is gone") {
+  const auto folder = minilm::read_model_folder(test_support::model_dir());
+  minilm::bert_weights w;
+  std::vector<float> query, word;
+  {
+    const auto file = minilm::safetensors_file::open(folder.weights);
+    w = minilm::bind_bert_weights(file, folder.config);
+    query = file.at("encoder.layer.0.attention.self.query.weight").to_f32();
+    word = file.at("embeddings.word_embeddings.weight").to_f32();
+  }  // the file object is gone: only w holds the mapping now
+  REQUIRE(w.converted_bytes == 0);  // the pointers below point into the mapping, not into copies
+  CHECK(std::equal(query.begin(), query.end(), w.layers[0].query.weight));
+  CHECK(std::equal(word.begin(), word.end(), w.word_embeddings));
 }
 
 TEST_CASE("a small folder loads, with and without the bert. prefix") {

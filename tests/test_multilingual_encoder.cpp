@@ -10,6 +10,7 @@
 #include <doctest/doctest.h>
 
 #include <minilm/encoder.hpp>
+#include <minilm/tokenizer.hpp>
 
 #include <cmath>
 #include <cstdlib>
@@ -20,7 +21,7 @@
 #include <string>
 #include <vector>
 
-#include "bert.hpp"
+#include "pooling.hpp"
 #include "support.hpp"
 #include "test_data.hpp"
 #include "test_encoder_golden.hpp"

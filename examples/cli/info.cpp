@@ -71,9 +71,10 @@ int cli::run_info(args a) {
   std::printf("precision       %s", minilm::weight_precision_name(weights.precision));
   if (weights.precision == minilm::weight_precision::int8) {
     const auto& meta = file.metadata();
-    const auto source = meta.find("minilm.source"), sha = meta.find("minilm.source_sha256");
+    const auto scheme = meta.find("minilm.quantization"), source = meta.find("minilm.source"),
+               sha = meta.find("minilm.source_sha256");
     std::printf(" (%s: linear layers int8 per output channel, activations per token; from %s, sha256 %s)",
-                minilm::int8_scheme, source != meta.end() ? source->second.c_str() : "?",
+                scheme->second.c_str(), source != meta.end() ? source->second.c_str() : "?",
                 sha != meta.end() ? sha->second.c_str() : "?");
   }
   std::printf("\n");

@@ -39,12 +39,15 @@
 #include <vector>
 
 #include "error.hpp"
-#include "model_folder.hpp"
-#include "safetensors.hpp"
-#include "tokenizer.hpp"
-#include "weights.hpp"
+#include "modes.hpp"
 
 MINILM_BEGIN_NAMESPACE
+
+// Declared only: an application that uses them includes their headers, and one that embeds text
+// reads none of the loader's or the tokenizer's.
+struct model_folder;     // <minilm/model_folder.hpp>
+class tokenizer;         // <minilm/tokenizer.hpp>
+struct packed_batch;     // <minilm/tokenizer.hpp>
 
 // Choices made at load. Unset ones take the model folder's values.
 struct encoder_options {

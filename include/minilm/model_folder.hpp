@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "error.hpp"
+#include "modes.hpp"
 
 MINILM_BEGIN_NAMESPACE
 
@@ -49,9 +50,6 @@ struct bert_config {
   // positions, 512 for XLM-R's 514 (pad_token_id 1).
   std::int64_t max_tokens() const noexcept { return max_position_embeddings - position_offset; }
 };
-
-enum class pooling_mode { mean, cls, max, mean_sqrt_len };
-MINILM_API const char* pooling_mode_name(pooling_mode mode) noexcept;
 
 struct pooling_config {
   std::int64_t dimension = 0;  // word_embedding_dimension

@@ -30,7 +30,7 @@ MINILM_BEGIN_NAMESPACE
 
 struct quantize_options {
   // Per layer, the input channels whose activations run largest on a set of calibration texts
-  // (the F32 model's, measured by the quantizer) stay F32: at most max_outliers (weights.hpp).
+  // (the F32 model's, measured by the quantizer) stay F32: at most 64 (weights.hpp).
   std::size_t n_outliers = 8;
 };
 

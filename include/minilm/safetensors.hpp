@@ -40,13 +40,9 @@ MINILM_API std::string_view dtype_name(dtype t) noexcept;
 // Bits per element (4 and 6 for the sub-byte float formats).
 MINILM_API unsigned dtype_bits(dtype t) noexcept;
 
+// One tensor of a safetensors_file, which alone makes them (after validating the header).
 class MINILM_API tensor_view {
  public:
-  tensor_view(std::string name, dtype type, std::vector<std::int64_t> shape, const std::byte* data,
-              std::size_t n_bytes, std::size_t n_elements)
-      : name_(std::move(name)), type_(type), shape_(std::move(shape)), data_(data),
-        n_bytes_(n_bytes), n_elements_(n_elements) {}
-
   const std::string& name() const noexcept { return name_; }
   dtype type() const noexcept { return type_; }
   const std::vector<std::int64_t>& shape() const noexcept { return shape_; }
@@ -72,6 +68,12 @@ class MINILM_API tensor_view {
   std::string describe() const;
 
  private:
+  friend class safetensors_file;
+  tensor_view(std::string name, dtype type, std::vector<std::int64_t> shape, const std::byte* data,
+              std::size_t n_bytes, std::size_t n_elements)
+      : name_(std::move(name)), type_(type), shape_(std::move(shape)), data_(data),
+        n_bytes_(n_bytes), n_elements_(n_elements) {}
+
   std::string name_;
   dtype type_;
   std::vector<std::int64_t> shape_;
@@ -111,6 +113,9 @@ class MINILM_API safetensors_file {
   // Maps the pages of these bytes (a tensor's, say) into the process now, on Linux 5.14 and
   // later, so that reading them takes no page fault; no-op for buffers and elsewhere.
   void populate(std::span<const std::byte> bytes) const noexcept;
+  // The mapping the tensors point into, shared: whoever holds it keeps their data valid after
+  // this object is gone (bind_bert_weights() does). Null for a caller's buffer.
+  std::shared_ptr<const void> mapping() const noexcept { return mapping_; }
 
  private:
   safetensors_file() = default;

@@ -4,6 +4,8 @@
 //   minilm::bert_weights w = minilm::bind_bert_weights(file, folder.config);
 //   w.layers[0].query.weight;   // const float*, [hidden, hidden] row-major, in the mapping
 //
+// The weights hold the mapping they point into: they may outlive the file object.
+//
 // Binding checks that every tensor the forward pass needs is present with the dtype and
 // the shape config.json implies, with or without the prefix of the model_type ("bert." for BERT,
 // "roberta." for the RoBERTa family). Extra tensors
@@ -16,7 +18,7 @@
 // of the encoder is I8 [out, in] with a scale per output channel, "<layer>.weight_scale" F32 [out]:
 // weight[j][p] stands for weight_i8[j][p] * weight_scale[j]. A layer may also name a few input
 // channels whose activations run far larger than the others' (outliers), computed in F32:
-// "<layer>.outlier_index" I32 [n] (increasing, below in; n at most max_outliers) and
+// "<layer>.outlier_index" I32 [n] (increasing, below in; n at most 64) and
 // "<layer>.outlier_weight" F32 [out, n], their columns of the weight; weight_i8 holds 0 there.
 // All of it is used in place, like F32 tensors (but the few indices, copied); everything else
 // (embeddings, LayerNorm, biases) is as in any other file.
@@ -27,24 +29,10 @@
 #include <vector>
 
 #include "model_folder.hpp"
+#include "modes.hpp"
 #include "safetensors.hpp"
 
 MINILM_BEGIN_NAMESPACE
-
-// How the linear layers' weights are stored.
-enum class weight_precision {
-  f32,   // F32 (or F16 / BF16 converted to F32 at load)
-  int8,  // int8 per output channel with F32 scales; activations are quantized per token at run time
-};
-
-// "f32", "int8".
-MINILM_API const char* weight_precision_name(weight_precision p) noexcept;
-
-// The value of the metadata field "minilm.quantization" in an int8 file.
-inline constexpr const char* int8_scheme = "int8-per-channel";
-inline constexpr const char* quantization_field = "minilm.quantization";
-// The most outlier channels an int8 layer may name.
-inline constexpr std::int64_t max_outliers = 64;
 
 // y = x * weight^T + bias, weight stored [out, in] row-major (PyTorch's nn.Linear). In an F32
 // model `weight` is set; in an int8 one `weight_i8` and `weight_scale` are.
@@ -88,6 +76,9 @@ struct bert_weights {
   std::vector<std::unique_ptr<float[]>> converted;
   std::size_t converted_bytes = 0;
   std::vector<std::unique_ptr<std::int32_t[]>> outlier_indices;  // int8: each layer's, copied
+  // The file's mapping, which the pointers above point into: held, so that they stay valid when
+  // the safetensors_file is gone. Null when it binds a caller's buffer, which the caller keeps.
+  std::shared_ptr<const void> mapping;
 };
 
 // Throws errc::missing_tensor or errc::invalid_tensor naming the file and the tensor, and
