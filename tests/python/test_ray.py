@@ -1,4 +1,4 @@
-"""minilm.ray on a local Ray cluster (2 CPUs): 20,000 lines of tests/data/tokenizer/corpus.txt.gz
+"""minilm.ray on a local Ray cluster (2 CPUs): 6,000 lines of tests/data/tokenizer/corpus.txt.gz
 embedded by a pool of actors, every row bitwise the single-process Encoder's, and the same with
 one actor SIGKILLed mid-run (Ray restarts it and retries its batches; no row is lost or
 repeated).
@@ -23,7 +23,7 @@ import pytest
 from support import SOURCE_ROOT
 
 CORPUS = SOURCE_ROOT / "tests" / "data" / "tokenizer" / "corpus.txt.gz"
-N_TEXTS = 20_000
+N_TEXTS = 6_000  # 30 output batches of 200: enough for a kill well inside the run
 DIMENSION = 384
 
 
@@ -60,7 +60,7 @@ def ray_cluster(ray_modules):
 
 @pytest.fixture(scope="module")
 def texts() -> list[str]:
-    """The corpus's first 20,000 lines: UTF-8 split on "\\n" only (lines hold "\\x1c", "\\x1b", tabs
+    """The corpus's first 6,000 lines: UTF-8 split on "\\n" only (lines hold "\\x1c", "\\x1b", tabs
     and other characters that str.splitlines would split on)."""
     lines = gzip.decompress(CORPUS.read_bytes()).decode("utf-8").split("\n")
     assert len(lines) > N_TEXTS
@@ -190,7 +190,7 @@ def test_tensor_column_to_parquet(ray_cluster, model_path, texts, reference, tmp
 
 
 def test_actor_killed_mid_run(ray_cluster, model_path, texts, reference, tmp_path):
-    """20,000 lines through embed() with 2 one-thread actors; once output has come back, one actor
+    """6,000 lines through embed() with 2 one-thread actors; once output has come back, one actor
     gets SIGKILL. Ray restarts it (a new process opens the model again) and retries the batches it
     held: the result still has every id once, each row bitwise the single-process Encoder's."""
     import minilm.ray
