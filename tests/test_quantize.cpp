@@ -31,7 +31,8 @@ using malformed::error_of;
 constexpr double min_median_cosine = 0.999;
 constexpr double min_cosine = 0.99;
 
-// model.safetensors of the published all-MiniLM-L6-v2 (../shared/SPEC.md).
+// model.safetensors of the published all-MiniLM-L6-v2: the sha256 the Hugging Face hub lists for
+// sentence-transformers/all-MiniLM-L6-v2 (tools/setup/fetch_model.sh checks the same).
 constexpr const char* published_sha256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db";
 
 std::string sha256_hex(std::string_view bytes) {
