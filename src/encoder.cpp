@@ -130,6 +130,15 @@ void check_no_prompt(const encode_options& options) {
 }
 
 }  // namespace
+
+// The workspace a call computes in: the options' (encode_options::scratch) or one borrowed from
+// the encoder's pool for the call.
+struct workspace_access {
+  static call_workspace of(const encoder_model& m, const encode_options& options) {
+    return call_workspace(m.idle, options.scratch ? options.scratch->state_.get() : nullptr);
+  }
+};
+
 }  // namespace detail
 
 encoder encoder::load(const std::filesystem::path& path, const encoder_options& options) {
@@ -175,13 +184,8 @@ encoder encoder::load(const std::filesystem::path& path, const encoder_options& 
       std::move(prompts), {}}));
 }
 
-embeddings encoder::encode(std::span<const std::string_view> texts, workspace& ws,
-                           const encode_options& options) const {
-  return detail::embed_texts(*model_, texts, *ws.state_, options);
-}
-
 embeddings encoder::encode(std::span<const std::string_view> texts, const encode_options& options) const {
-  return detail::embed_texts(*model_, texts, *detail::borrowed_workspace(model_->idle), options);
+  return detail::embed_texts(*model_, texts, *detail::workspace_access::of(*model_, options), options);
 }
 
 embeddings encoder::encode(const std::vector<std::string>& texts, const encode_options& options) const {
@@ -189,14 +193,9 @@ embeddings encoder::encode(const std::vector<std::string>& texts, const encode_o
   return encode(views, options);
 }
 
-void encoder::encode(std::span<const std::string_view> texts, std::span<float> out, workspace& ws,
-                     const encode_options& options) const {
-  detail::embed_texts(*model_, texts, *ws.state_, out, options);
-}
-
 void encoder::encode(std::span<const std::string_view> texts, std::span<float> out,
                      const encode_options& options) const {
-  detail::embed_texts(*model_, texts, *detail::borrowed_workspace(model_->idle), out, options);
+  detail::embed_texts(*model_, texts, *detail::workspace_access::of(*model_, options), out, options);
 }
 
 std::vector<float> encoder::encode_one(std::string_view text, const encode_options& options) const {
@@ -207,7 +206,7 @@ std::vector<float> encoder::encode_one(std::string_view text, const encode_optio
   const packed_batch batch{std::move(e.ids), std::move(e.type_ids), {0, n_tokens}, {e.n_truncated}};
   std::vector<float> out(dimension());
   detail::embed_batch(*model_, batch, detail::skipped_by_pooling(*model_, prompt),
-                      *detail::borrowed_workspace(model_->idle), out.data(), nullptr);
+                      *detail::workspace_access::of(*model_, options), out.data(), nullptr);
   return out;
 }
 
@@ -215,12 +214,7 @@ embeddings encoder::encode_ids(std::span<const std::int32_t> ids, std::span<cons
                                const encode_options& options) const {
   detail::check_no_prompt(options);
   const packed_batch batch{{ids.begin(), ids.end()}, {}, {offsets.begin(), offsets.end()}, {}};
-  return detail::embed_batch(*model_, batch, 0, *detail::borrowed_workspace(model_->idle), options);
-}
-
-embeddings encoder::encode_ids(const packed_batch& batch, workspace& ws, const encode_options& options) const {
-  detail::check_no_prompt(options);
-  return detail::embed_batch(*model_, batch, 0, *ws.state_, options);
+  return detail::embed_batch(*model_, batch, 0, *detail::workspace_access::of(*model_, options), options);
 }
 
 packed_batch encoder::tokenize(std::span<const std::string_view> texts, const encode_options& options) const {

@@ -1,6 +1,6 @@
 // src/workspace.hpp: what a call to encode() computes in (the forward pass's scratch, its
 // threads, one pass's share of the batch), and the pool of idle ones that calls made without a
-// minilm::workspace borrow from.
+// minilm::workspace (encode_options::scratch) borrow from.
 //
 // fork() is allowed at any time: a workspace made before it works in the child (its threads
 // are started again there), and a child never inherits the pool's lock taken.
@@ -55,18 +55,23 @@ class workspace_pool {
   std::vector<std::unique_ptr<workspace_state>> idle_;
 };
 
-// An idle workspace of a pool's, for the length of one call.
-class borrowed_workspace {
+// The workspace one call computes in: the caller's (encode_options::scratch), or else an idle one
+// of the pool's, given back when the call returns.
+class call_workspace {
  public:
-  explicit borrowed_workspace(workspace_pool& pool) : pool_(pool), ws_(pool.take()) {}
-  ~borrowed_workspace() { pool_.give_back(std::move(ws_)); }
-  borrowed_workspace(const borrowed_workspace&) = delete;
-  borrowed_workspace& operator=(const borrowed_workspace&) = delete;
-  workspace_state& operator*() const noexcept { return *ws_; }
+  call_workspace(workspace_pool& pool, workspace_state* callers)
+      : pool_(pool), borrowed_(callers ? nullptr : pool.take()), ws_(callers ? *callers : *borrowed_) {}
+  ~call_workspace() {
+    if (borrowed_) pool_.give_back(std::move(borrowed_));
+  }
+  call_workspace(const call_workspace&) = delete;
+  call_workspace& operator=(const call_workspace&) = delete;
+  workspace_state& operator*() const noexcept { return ws_; }
 
  private:
   workspace_pool& pool_;
-  std::unique_ptr<workspace_state> ws_;
+  std::unique_ptr<workspace_state> borrowed_;
+  workspace_state& ws_;
 };
 
 }  // namespace detail

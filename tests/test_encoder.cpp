@@ -271,7 +271,7 @@ TEST_CASE("an embedding is bitwise the same in any batch, at any position, on an
     for (std::size_t size = 1; at < order.size(); size = size % 13 + 2) {
       std::vector<std::string_view> part;
       for (std::size_t k = at; k < std::min(order.size(), at + size); ++k) part.push_back(batch[order[k]]);
-      const minilm::embeddings e = real_model(at % 2 ? 2 : 3).encode(part, ws);
+      const minilm::embeddings e = real_model(at % 2 ? 2 : 3).encode(part, {.scratch = &ws});
       for (std::size_t k = 0; k < part.size(); ++k) differ += !same_bits(e[k], all[sample[order[at + k]]]);
       at += part.size();
     }
@@ -372,7 +372,7 @@ TEST_CASE("encode() into the caller's memory gives the same bits, and checks the
   CHECK(out == expected.values);
   minilm::workspace ws;
   std::fill(out.begin(), out.end(), -1.0f);
-  m.encode(views, out, ws);
+  m.encode(views, out, {.scratch = &ws});
   CHECK(out == expected.values);
 
   std::vector<float> short_out(out.size() - 1);

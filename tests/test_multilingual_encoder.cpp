@@ -394,7 +394,9 @@ TEST_CASE("which prompt applies: a name, a literal prompt, the folder's default,
   model.encode(views(texts), out);
   CHECK(same_bits(out, with_default.values));
   minilm::workspace ws;
-  model.encode(views(texts), out, ws, literal(""));
+  minilm::encode_options no_prompt = literal("");
+  no_prompt.scratch = &ws;
+  model.encode(views(texts), out, no_prompt);
   CHECK(same_bits(out, model.encode(texts, literal("")).values));
 }
 

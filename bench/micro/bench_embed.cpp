@@ -102,7 +102,7 @@ int main(int argc, char** argv) try {
   const double open_ms = ms_since(t_open);
   minilm::workspace ws;
   const std::vector<std::string_view> first(texts.begin(), texts.begin() + 1);
-  (void)encoder.encode(first, ws);
+  (void)encoder.encode(first, {.scratch = &ws});
   const double first_ms = ms_since(t_open);
   const double first_cpu_ms = cpu_ms();
 
@@ -111,7 +111,7 @@ int main(int argc, char** argv) try {
   auto pass = [&] {
     for (std::size_t b = 0; b < texts.size(); b += batch) {
       const std::span<const std::string_view> chunk(texts.data() + b, std::min(batch, texts.size() - b));
-      const minilm::embeddings e = encoder.encode(chunk, ws);
+      const minilm::embeddings e = encoder.encode(chunk, {.scratch = &ws});
       std::copy(e.values.begin(), e.values.end(), out.begin() + static_cast<std::ptrdiff_t>(b * dim));
     }
   };

@@ -154,7 +154,7 @@ void encode(benchmark::State& state) {
   auto pass = [&] {
     for (std::size_t i = 0; i < views.size(); i += batch) {
       const auto n = std::min(batch, views.size() - i);
-      benchmark::DoNotOptimize(model.encode(std::span(views).subspan(i, n), ws));
+      benchmark::DoNotOptimize(model.encode(std::span(views).subspan(i, n), {.scratch = &ws}));
     }
   };
   pass();  // warm-up: the workspace's first touch, the pool's threads
@@ -198,7 +198,7 @@ void encode_one(benchmark::State& state) {
     return std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count();
   };
   auto default_call = [&] { benchmark::DoNotOptimize(model.encode_one(text)); };
-  auto workspace_call = [&] { benchmark::DoNotOptimize(model.encode(std::span(&view, 1), ws)); };
+  auto workspace_call = [&] { benchmark::DoNotOptimize(model.encode(std::span(&view, 1), {.scratch = &ws})); };
   default_call();  // warm-up
   workspace_call();
   std::vector<double> default_us, workspace_us;

@@ -91,10 +91,10 @@ minilm::error at_line(const minilm::error& e, std::size_t line_no) {
 // The embeddings of a batch whose first line is stdin line `first_line`. An error about one of
 // its texts names that line; one the library could not pin to a text is reported as it is.
 minilm::embeddings embed_lines(const minilm::encoder& model, const std::vector<std::string>& lines,
-                               std::size_t first_line, minilm::workspace& ws, const minilm::encode_options& options) {
+                               std::size_t first_line, const minilm::encode_options& options) {
   const std::vector<std::string_view> texts(lines.begin(), lines.end());
   try {
-    return model.encode(texts, ws, options);
+    return model.encode(texts, options);
   } catch (const minilm::error& e) {
     if (!e.text_index()) throw;
     throw at_line(e, first_line + *e.text_index());
@@ -219,11 +219,13 @@ int cli::run_embed(args a) {
   embedding_output out(o->npy, model.dimension());
   progress_line progress;
   std::ios::sync_with_stdio(false);
-  minilm::workspace ws;
+  minilm::workspace ws;  // one for every batch
+  minilm::encode_options options = o->encode;
+  options.scratch = &ws;
   std::vector<std::string> lines;
   std::size_t n_done = 0;
   while (read_batch(o->batch_size, lines)) {
-    out.write(embed_lines(model, lines, n_done + 1, ws, o->encode));
+    out.write(embed_lines(model, lines, n_done + 1, options));
     n_done += lines.size();
     progress.update(n_done);
   }

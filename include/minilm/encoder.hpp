@@ -21,8 +21,8 @@
 // copies are cheap and every const member may be called from many threads at once. What a
 // call needs to compute (activations, threads) lives in a workspace. A call without one
 // borrows one of the encoder's own (a small pool shared by its copies, one per call running
-// at once), so repeated calls start no thread and touch no new memory; pass your own to
-// control where that memory lives.
+// at once), so repeated calls start no thread and touch no new memory; pass your own
+// (encode_options::scratch) to control where that memory lives.
 //
 // A text's embedding is bitwise the same whatever batch it is in, wherever it sits in that
 // batch, and whatever n_threads is.
@@ -48,13 +48,14 @@ MINILM_BEGIN_NAMESPACE
 struct model_folder;     // <minilm/model_folder.hpp>
 class tokenizer;         // <minilm/tokenizer.hpp>
 struct packed_batch;     // <minilm/tokenizer.hpp>
+class workspace;         // below
 
 // Choices made at load. Unset ones take the model folder's values.
 struct encoder_options {
-  std::optional<pooling_mode> pooling;  // default: 1_Pooling/config.json
-  std::optional<bool> normalize;        // default: whether modules.json lists Normalize
-  std::size_t max_seq_length = 0;       // tokens with [CLS] and [SEP]; 0: the folder's (model_folder.hpp)
-  std::size_t n_threads = 1;            // threads per call, the caller's included; 0: one per hardware thread
+  std::optional<pooling_mode> pooling = {};  // default: 1_Pooling/config.json
+  std::optional<bool> normalize = {};        // default: whether modules.json lists Normalize
+  std::size_t max_seq_length = 0;            // tokens with [CLS] and [SEP]; 0: the folder's (model_folder.hpp)
+  std::size_t n_threads = 1;                 // threads per call, the caller's included; 0: one per hardware thread
 };
 
 // Choices made per call. For a folder with prompts (config_sentence_transformers.json):
@@ -62,6 +63,9 @@ struct encoder_options {
 //   minilm::encode_options query;
 //   query.prompt_name = "query";   // or query.prompt = "query: "
 //   model.encode(texts, query);
+//
+// Every member has a default, so designated initializers name only what they set:
+// model.encode(texts, {.scratch = &ws}).
 struct encode_options {
   bool token_states = false;  // also return every token's last hidden state (before pooling)
 
@@ -72,8 +76,12 @@ struct encode_options {
   // prompt at all. An unknown name, or both set, is errc::invalid_argument. When the folder's
   // pooling says include_prompt: false, the prompt's tokens (encoder::prompt_length()) are left
   // out of the pooling. Byte offsets in the errors about a text count from the prompt's start.
-  std::optional<std::string> prompt_name;
-  std::optional<std::string> prompt;
+  std::optional<std::string> prompt_name = {};
+  std::optional<std::string> prompt = {};
+
+  // Where the call keeps its scratch memory and threads (minilm::workspace, below). Without one
+  // it borrows one of the encoder's own.
+  workspace* scratch = nullptr;
 };
 
 // The result of a call: one vector per text, and optionally every token's hidden state.
@@ -103,11 +111,12 @@ struct embeddings {
 namespace detail {
 struct encoder_model;
 struct workspace_state;
+struct workspace_access;
 }  // namespace detail
 
-// Scratch memory and threads for encode calls, kept from call to call. One workspace serves
-// one call at a time. A workspace made before fork() may be used in the child: its threads
-// are started again there.
+// Scratch memory and threads for encode calls, kept from call to call: a call given one in
+// encode_options::scratch computes there. One workspace serves one call at a time. A workspace
+// made before fork() may be used in the child: its threads are started again there.
 class MINILM_API workspace {
  public:
   workspace();
@@ -118,7 +127,7 @@ class MINILM_API workspace {
   workspace& operator=(const workspace&) = delete;
 
  private:
-  friend class encoder;
+  friend struct detail::workspace_access;
   std::unique_ptr<detail::workspace_state> state_;
 };
 
@@ -133,25 +142,22 @@ class MINILM_API encoder {
   // error::text_index(). Texts longer than max_seq_length() tokens (the prompt's included) are
   // truncated, as sentence-transformers does.
   embeddings encode(std::span<const std::string_view> texts, const encode_options& options = {}) const;
-  embeddings encode(std::span<const std::string_view> texts, workspace& ws, const encode_options& options = {}) const;
   embeddings encode(const std::vector<std::string>& texts, const encode_options& options = {}) const;
   std::vector<float> encode_one(std::string_view text, const encode_options& options = {}) const;
 
   // The same into the caller's memory: out holds texts.size() rows of dimension() floats
   // (errc::invalid_argument otherwise), text i's vector at out[i * dimension()]. Of the
-  // options, only the prompt applies.
+  // options, the prompt and the workspace apply.
   void encode(std::span<const std::string_view> texts, std::span<float> out, const encode_options& options = {}) const;
-  void encode(std::span<const std::string_view> texts, std::span<float> out, workspace& ws,
-              const encode_options& options = {}) const;
 
   // The same from token ids: sequence i is ids[offsets[i] .. offsets[i+1]), [CLS] ... [SEP]
-  // included, type ids 0. Ids out of range, empty sequences or sequences longer than the
-  // position table takes (folder().config.max_tokens(); at most 16384 tokens, whatever the model
-  // allows) are errc::invalid_argument, with the sequence's position in error::text_index().
-  // No prompt applies to ids: options naming one are errc::invalid_argument.
+  // included, type ids 0 (tokenize() and <minilm/tokenizer.hpp>'s packed_batch give both).
+  // Ids out of range, empty sequences or sequences longer than the position table takes
+  // (folder().config.max_tokens(); at most 16384 tokens, whatever the model allows) are
+  // errc::invalid_argument, with the sequence's position in error::text_index(). No prompt
+  // applies to ids: options naming one are errc::invalid_argument.
   embeddings encode_ids(std::span<const std::int32_t> ids, std::span<const std::size_t> offsets,
                         const encode_options& options = {}) const;
-  embeddings encode_ids(const packed_batch& batch, workspace& ws, const encode_options& options = {}) const;
 
   // The ids encode() feeds the model for these texts and options: the prompt put before each
   // text, then tokenized and truncated to max_seq_length().
