@@ -275,7 +275,7 @@ TEST_CASE("an encoder whose threads ran before fork() embeds in the child, as in
   minilm::workspace ws;
   const std::string_view view = text;
   const std::vector<float> expected = model.encode_one(text);  // starts the encoder's own threads
-  model.encode(std::span(&view, 1), ws);                          // and the workspace's
+  model.encode(std::span(&view, 1), {.scratch = &ws});  // and the workspace's
 
   // The parent's threads do not exist in the child: calls there start their own. A hang would
   // end in the alarm.
@@ -283,7 +283,7 @@ TEST_CASE("an encoder whose threads ran before fork() embeds in the child, as in
     ::alarm(60);
     for (int i = 0; i < 3; ++i) {
       if (model.encode_one(text) != expected) return 1;
-      if (model.encode(std::span(&view, 1), ws).values != expected) return 2;
+      if (model.encode(std::span(&view, 1), {.scratch = &ws}).values != expected) return 2;
     }
     return 0;
   }));

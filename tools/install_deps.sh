@@ -11,6 +11,7 @@ packages=(
   doctest-dev libbenchmark-dev
   libsentencepiece-dev
   libsimde-dev
+  ccache
 )
 "$here/setup/apt_install.sh" "${packages[@]}"
 "$here/setup/fetch_model.sh"

@@ -19,6 +19,13 @@ timed() {
   return $rc
 }
 
+# Meson compiles through ccache when it is installed (tools/install_deps.sh installs it): the
+# Python stage's two builds of the extension (pip install ., then the wheel) compile the same
+# objects with the same flags, and the second is served from the cache. The cache lives outside
+# the clone, under one path for every stage (the Python stage gives the README's commands a HOME
+# of their own).
+export CCACHE_DIR=${CCACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/ccache}
+
 timed deps tools/install_deps.sh
 timed multilingual-folders tools/setup/fetch_multilingual.sh
 
