@@ -181,8 +181,8 @@ TEST_CASE("16 threads sharing one encoder get the serial results, bit for bit") 
         parallel[t] = model.encode(texts[t]);
         minilm::workspace ws;  // a thread's own scratch, reused across its calls
         std::vector<std::string_view> views(texts[t].begin(), texts[t].end());
-        parallel_ws[t] = model.encode(views, ws);
-        parallel_ws[t] = model.encode(views, ws);
+        parallel_ws[t] = model.encode(views, {.scratch = &ws});
+        parallel_ws[t] = model.encode(views, {.scratch = &ws});
         singles[t] = model.encode_one(texts[t][0]);
       });
     }
