@@ -104,11 +104,12 @@ inline bool sampling() {
 
 // The rows of g that a run compares, in increasing order: all of them unless sampling().
 inline std::vector<std::size_t> sample_rows(const golden& g) {
+  const bool sample = sampling();
   std::vector<std::size_t> rows;
   for (std::size_t i = 0; i < g.n_texts; ++i) {
-    if (!sampling() || i < 40 || i % 29 == 0 || i + 3 >= g.n_texts) rows.push_back(i);
+    if (!sample || i < 40 || i % 29 == 0 || i + 3 >= g.n_texts) rows.push_back(i);
   }
-  if (sampling()) {
+  if (sample) {
     std::vector<std::size_t> by_length(g.n_texts);
     for (std::size_t i = 0; i < g.n_texts; ++i) by_length[i] = i;
     std::stable_sort(by_length.begin(), by_length.end(), [&](std::size_t a, std::size_t b) {
